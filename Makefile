@@ -1,0 +1,41 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+# `make run` is the development server: DEBUG on unless the environment says otherwise.
+RUN_ENV := DEBUG=$${DEBUG:-1}
+MANAGE := $(RUN_ENV) $(BIN)/python manage.py
+DEMO_DEPLOYMENTS ?= 20000
+
+.PHONY: install run test lint migrations-check bench clean
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+install: $(INSTALLED)
+
+run: install
+	$(MANAGE) migrate --no-input
+	$(MANAGE) seed_demo --if-empty --deployments $(DEMO_DEPLOYMENTS)
+	$(MANAGE) create_demo_users
+	@echo
+	@echo "Deployments dashboard: http://127.0.0.1:8000/  (sign in with a login above)"
+	@echo
+	$(MANAGE) runserver 127.0.0.1:8000
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+migrations-check: install
+	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+
+test: lint migrations-check
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles

@@ -1,0 +1,204 @@
+"""The local cache of LaunchDarkly's engineering-insights deployments.
+
+Columns mirror LaunchDarkly's `DeploymentRep`, `PullRequestRep`, `FlagReferenceRep`,
+`LeadTimeStagesRep` and `PullRequestLeadTimeRep` (snake_case here, camelCase on the wire;
+`representation.py` is the only translation). Everything the pages filter, sort or
+aggregate on is a real column. Optional LaunchDarkly fields are nullable so that
+"absent" survives a round trip.
+"""
+
+import uuid
+
+from django.db import models
+
+
+class Deployment(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Not in LaunchDarkly's representation, but every list call is scoped by it.
+    project_key = models.CharField(max_length=256)
+    environment_key = models.CharField(max_length=256)
+    application_key = models.CharField(max_length=256)
+    application_version = models.CharField(max_length=256)
+    # Free strings upstream: "started", "finished", "failed" are the ones seen in practice.
+    status = models.CharField(max_length=64)
+    # Free strings upstream: "forward", "redeployment", "rollback" are the ones seen.
+    kind = models.CharField(max_length=64)
+    active = models.BooleanField(default=False)
+    archived = models.BooleanField(default=False)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.BigIntegerField(null=True, blank=True)
+    number_of_contributors = models.IntegerField(default=0)
+    number_of_pull_requests = models.IntegerField(default=0)
+    lines_added = models.BigIntegerField(default=0)
+    lines_deleted = models.BigIntegerField(default=0)
+    # Total lead time from first commit to deployment end.
+    lead_time_ms = models.BigIntegerField(default=0)
+    # LeadTimeStagesRep; the whole object is absent when coding_duration_ms is null
+    # (codingDurationMs is its one required field).
+    coding_duration_ms = models.BigIntegerField(null=True, blank=True)
+    review_duration_ms = models.BigIntegerField(null=True, blank=True)
+    wait_duration_ms = models.BigIntegerField(null=True, blank=True)
+    deploy_duration_ms = models.BigIntegerField(null=True, blank=True)
+    total_lead_time_ms = models.BigIntegerField(null=True, blank=True)
+    metadata = models.JSONField(null=True, blank=True)
+
+    pull_requests = models.ManyToManyField(
+        "PullRequest", through="DeploymentPullRequest", related_name="deployments"
+    )
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            # The default list: one project and environment, newest first, keyset on id.
+            models.Index(
+                fields=["project_key", "environment_key", "-started_at", "-id"],
+                name="deployment_scope_started_idx",
+            ),
+            # One application's history in an environment (filters, previous deployment).
+            models.Index(
+                fields=["project_key", "environment_key", "application_key", "-started_at"],
+                name="deployment_app_started_idx",
+            ),
+            # Lists across every project and environment.
+            models.Index(fields=["-started_at", "-id"], name="deployment_started_idx"),
+            # The same version in other environments; deployment events find theirs.
+            models.Index(
+                fields=["project_key", "application_key", "application_version"],
+                name="deployment_version_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_key} {self.application_version} → {self.environment_key}"
+
+    @property
+    def has_lead_time_stages(self) -> bool:
+        return self.coding_duration_ms is not None
+
+
+class PullRequest(models.Model):
+    """A pull request; one can ship in several deployments, across environments."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    external_id = models.CharField(max_length=64)
+    title = models.TextField()
+    status = models.CharField(max_length=64)
+    author = models.CharField(max_length=256)
+    create_time = models.DateTimeField()
+    merge_time = models.DateTimeField(null=True, blank=True)
+    merge_commit_key = models.CharField(max_length=256, null=True, blank=True)
+    base_commit_key = models.CharField(max_length=256)
+    head_commit_key = models.CharField(max_length=256)
+    files_changed = models.IntegerField(default=0)
+    lines_added = models.BigIntegerField(default=0)
+    lines_deleted = models.BigIntegerField(default=0)
+    url = models.TextField()
+
+    class Meta:
+        ordering = ["create_time", "id"]
+
+    def __str__(self) -> str:
+        return f"#{self.external_id} {self.title}"
+
+
+class DeploymentPullRequest(models.Model):
+    """A pull request as it shipped in one deployment, with its lead time there.
+
+    LaunchDarkly's `PullRequestLeadTimeRep` is "the lead time for the pull request in a
+    given environment", so it lives on the link, not on the pull request.
+    """
+
+    deployment = models.ForeignKey(
+        Deployment, on_delete=models.CASCADE, related_name="pull_request_links"
+    )
+    pull_request = models.ForeignKey(
+        PullRequest, on_delete=models.CASCADE, related_name="deployment_links"
+    )
+    # Upstream order of the deployment's pull requests, kept for faithful round trips.
+    position = models.PositiveIntegerField(default=0)
+    # PullRequestLeadTimeRep; absent when coding_duration_ms is null.
+    coding_duration_ms = models.BigIntegerField(null=True, blank=True)
+    review_duration_ms = models.BigIntegerField(null=True, blank=True)
+    max_wait_duration_ms = models.BigIntegerField(null=True, blank=True)
+    avg_wait_duration_ms = models.BigIntegerField(null=True, blank=True)
+    max_deploy_duration_ms = models.BigIntegerField(null=True, blank=True)
+    avg_deploy_duration_ms = models.BigIntegerField(null=True, blank=True)
+    max_total_lead_time_ms = models.BigIntegerField(null=True, blank=True)
+    avg_total_lead_time_ms = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deployment", "pull_request"], name="unique_deployment_pull_request"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pull_request_id} in {self.deployment_id}"
+
+
+class FlagReferenceFields(models.Model):
+    """LaunchDarkly's `FlagReferenceRep`: how a change touched one flag's references."""
+
+    project_key = models.CharField(max_length=256)
+    flag_key = models.CharField(max_length=256)
+    references_added = models.IntegerField(default=0)
+    references_removed = models.IntegerField(default=0)
+    # Upstream order, kept for faithful round trips.
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.flag_key} +{self.references_added}/-{self.references_removed}"
+
+
+class FlagReference(FlagReferenceFields):
+    deployment = models.ForeignKey(
+        Deployment, on_delete=models.CASCADE, related_name="flag_references"
+    )
+
+    class Meta(FlagReferenceFields.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deployment", "project_key", "flag_key"],
+                name="unique_deployment_flag_reference",
+            )
+        ]
+        indexes = [models.Index(fields=["flag_key"], name="flag_reference_flag_idx")]
+
+
+class PullRequestFlagReference(FlagReferenceFields):
+    pull_request = models.ForeignKey(
+        PullRequest, on_delete=models.CASCADE, related_name="flag_references"
+    )
+
+    class Meta(FlagReferenceFields.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pull_request", "project_key", "flag_key"],
+                name="unique_pull_request_flag_reference",
+            )
+        ]
+
+
+class DeploymentEvent(models.Model):
+    """One entry of a deployment's timeline: started, finished, failed or custom."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="events")
+    event_type = models.CharField(max_length=16)
+    event_time = models.DateTimeField()
+    version_name = models.CharField(max_length=256, blank=True, default="")
+    event_metadata = models.JSONField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["event_time", "id"]
+        indexes = [models.Index(fields=["deployment", "event_time"], name="event_timeline_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} at {self.event_time:%Y-%m-%d %H:%M}"

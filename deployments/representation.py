@@ -1,0 +1,421 @@
+"""The one mapping between cache rows and LaunchDarkly's deployment JSON.
+
+LaunchDarkly speaks camelCase with times as epoch-millisecond integers; the cache speaks
+snake_case with UTC datetimes. Each LaunchDarkly object is described once, as a tuple of
+`Field`s, and both directions (`*_rep` to export, `parse_*` to import) read that table.
+The API, import, export, sync and the edit pipeline all go through here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .models import (
+    Deployment,
+    DeploymentPullRequest,
+    FlagReference,
+    FlagReferenceFields,
+    PullRequest,
+    PullRequestFlagReference,
+)
+
+EXPANDABLE = ("pullRequests", "flagReferences")
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_MILLISECOND = timedelta(milliseconds=1)
+# Epoch milliseconds beyond year 9999 do not fit a datetime.
+MAX_MILLIS = 253402300799999
+
+
+def to_millis(moment: datetime) -> int:
+    return (moment - EPOCH) // ONE_MILLISECOND
+
+
+def from_millis(millis: int) -> datetime:
+    return EPOCH + timedelta(milliseconds=millis)
+
+
+# Kinds of JSON value a field holds.
+STRING = "string"
+UUID = "uuid"
+INTEGER = "integer"
+BOOLEAN = "boolean"
+MILLIS = "millis"
+OBJECT = "object"
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str  # LaunchDarkly's name
+    attribute: str  # the model attribute
+    kind: str
+    required: bool = True
+
+
+DEPLOYMENT_FIELDS = (
+    Field("id", "id", UUID),
+    Field("applicationKey", "application_key", STRING),
+    Field("applicationVersion", "application_version", STRING),
+    Field("startedAt", "started_at", MILLIS),
+    Field("status", "status", STRING),
+    Field("kind", "kind", STRING),
+    Field("active", "active", BOOLEAN),
+    Field("archived", "archived", BOOLEAN),
+    Field("environmentKey", "environment_key", STRING),
+    Field("numberOfContributors", "number_of_contributors", INTEGER),
+    Field("numberOfPullRequests", "number_of_pull_requests", INTEGER),
+    Field("linesAdded", "lines_added", INTEGER),
+    Field("linesDeleted", "lines_deleted", INTEGER),
+    Field("leadTime", "lead_time_ms", INTEGER),
+    Field("endedAt", "ended_at", MILLIS, required=False),
+    Field("durationMs", "duration_ms", INTEGER, required=False),
+    Field("metadata", "metadata", OBJECT, required=False),
+)
+
+LEAD_TIME_STAGES_FIELDS = (
+    Field("codingDurationMs", "coding_duration_ms", INTEGER),
+    Field("reviewDurationMs", "review_duration_ms", INTEGER, required=False),
+    Field("waitDurationMs", "wait_duration_ms", INTEGER, required=False),
+    Field("deployDurationMs", "deploy_duration_ms", INTEGER, required=False),
+    Field("totalLeadTimeMs", "total_lead_time_ms", INTEGER, required=False),
+)
+
+PULL_REQUEST_FIELDS = (
+    Field("id", "id", UUID),
+    Field("externalId", "external_id", STRING),
+    Field("title", "title", STRING),
+    Field("status", "status", STRING),
+    Field("author", "author", STRING),
+    Field("createTime", "create_time", MILLIS),
+    Field("baseCommitKey", "base_commit_key", STRING),
+    Field("headCommitKey", "head_commit_key", STRING),
+    Field("filesChanged", "files_changed", INTEGER),
+    Field("linesAdded", "lines_added", INTEGER),
+    Field("linesDeleted", "lines_deleted", INTEGER),
+    Field("url", "url", STRING),
+    Field("mergeTime", "merge_time", MILLIS, required=False),
+    Field("mergeCommitKey", "merge_commit_key", STRING, required=False),
+)
+
+PULL_REQUEST_LEAD_TIME_FIELDS = (
+    Field("codingDurationMs", "coding_duration_ms", INTEGER),
+    Field("reviewDurationMs", "review_duration_ms", INTEGER, required=False),
+    Field("maxWaitDurationMs", "max_wait_duration_ms", INTEGER, required=False),
+    Field("avgWaitDurationMs", "avg_wait_duration_ms", INTEGER, required=False),
+    Field("maxDeployDurationMs", "max_deploy_duration_ms", INTEGER, required=False),
+    Field("avgDeployDurationMs", "avg_deploy_duration_ms", INTEGER, required=False),
+    Field("maxTotalLeadTimeMs", "max_total_lead_time_ms", INTEGER, required=False),
+    Field("avgTotalLeadTimeMs", "avg_total_lead_time_ms", INTEGER, required=False),
+)
+
+FLAG_REFERENCE_FIELDS = (
+    Field("projectKey", "project_key", STRING),
+    Field("flagKey", "flag_key", STRING),
+    Field("referencesAdded", "references_added", INTEGER),
+    Field("referencesRemoved", "references_removed", INTEGER),
+)
+
+
+# ---------------------------------------------------------------------------
+# Rows → LaunchDarkly JSON
+
+
+def _export_value(kind: str, value: Any) -> Any:
+    if kind == UUID:
+        return str(value)
+    if kind == MILLIS:
+        return to_millis(value)
+    return value
+
+
+def _export_fields(instance: Any, fields: Iterable[Field]) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    for spec in fields:
+        value = getattr(instance, spec.attribute)
+        if value is None and not spec.required:
+            continue
+        document[spec.key] = _export_value(spec.kind, value)
+    return document
+
+
+def _collection(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"totalCount": len(items), "items": items}
+
+
+def flag_reference_rep(reference: FlagReferenceFields) -> dict[str, Any]:
+    return _export_fields(reference, FLAG_REFERENCE_FIELDS)
+
+
+def pull_request_rep(link: DeploymentPullRequest) -> dict[str, Any]:
+    """A pull request as it shipped in the link's deployment, with its lead time there.
+
+    Needs `link.pull_request` and `link.pull_request.flag_references` loaded (the read
+    paths prefetch both); the nested `deployments` collection is left out.
+    """
+    pull_request = link.pull_request
+    document = _export_fields(pull_request, PULL_REQUEST_FIELDS)
+    references = [flag_reference_rep(ref) for ref in pull_request.flag_references.all()]
+    if references:
+        document["flagReferences"] = _collection(references)
+    if link.coding_duration_ms is not None:
+        document["leadTime"] = _export_fields(link, PULL_REQUEST_LEAD_TIME_FIELDS)
+    return document
+
+
+def deployment_rep(deployment: Deployment, *, expand: Iterable[str] = ()) -> dict[str, Any]:
+    """LaunchDarkly's `DeploymentRep` for one cached deployment.
+
+    `expand` may name `pullRequests` and `flagReferences`; their rows should be
+    prefetched by the caller (see `queries.prefetch_for_expand`) to keep query counts flat.
+    """
+    document = _export_fields(deployment, DEPLOYMENT_FIELDS)
+    expand = set(expand)
+    if "pullRequests" in expand:
+        items = [pull_request_rep(link) for link in deployment.pull_request_links.all()]
+        document["pullRequests"] = _collection(items)
+    if "flagReferences" in expand:
+        items = [flag_reference_rep(ref) for ref in deployment.flag_references.all()]
+        document["flagReferences"] = _collection(items)
+    if deployment.has_lead_time_stages:
+        document["leadTimeStages"] = _export_fields(deployment, LEAD_TIME_STAGES_FIELDS)
+    return document
+
+
+# ---------------------------------------------------------------------------
+# LaunchDarkly JSON → rows
+
+
+@dataclass
+class FieldError:
+    attribute: str  # where, e.g. "items[3].pullRequests.items[0].createTime"
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.attribute}: {self.reason}"
+
+
+class RepresentationError(ValueError):
+    """A document that is not a valid LaunchDarkly deployment; names every bad field."""
+
+    def __init__(self, errors: list[FieldError]):
+        self.errors = errors
+        super().__init__("; ".join(str(error) for error in errors))
+
+
+@dataclass
+class DeploymentGraph:
+    """One deployment and the rows that hang off it, unsaved, ready to be cached."""
+
+    deployment: Deployment
+    pull_requests: list[PullRequest] = field(default_factory=list)
+    pull_request_links: list[DeploymentPullRequest] = field(default_factory=list)
+    flag_references: list[FlagReference] = field(default_factory=list)
+    pull_request_flag_references: list[PullRequestFlagReference] = field(default_factory=list)
+    # Whether the document carried each expandable collection; a collection that was
+    # not expanded must not wipe the cached rows.
+    has_pull_requests: bool = False
+    has_flag_references: bool = False
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _parse_value(kind: str, value: Any) -> tuple[Any, str | None]:
+    """Converts one JSON value; returns (converted, reason-it-is-wrong)."""
+    if kind == STRING:
+        if not isinstance(value, str):
+            return None, "must be a string"
+        if "\x00" in value:
+            return None, "must not contain NUL characters"
+        return value, None
+    if kind == UUID:
+        if not isinstance(value, str):
+            return None, "must be a UUID string"
+        try:
+            return uuid.UUID(value), None
+        except ValueError:
+            return None, "must be a UUID"
+    if kind == INTEGER:
+        # bool is an int in Python, never in JSON.
+        if not isinstance(value, int) or isinstance(value, bool):
+            return None, "must be an integer"
+        return value, None
+    if kind == BOOLEAN:
+        if not isinstance(value, bool):
+            return None, "must be true or false"
+        return value, None
+    if kind == MILLIS:
+        if not isinstance(value, int) or isinstance(value, bool):
+            return None, "must be an integer of epoch milliseconds"
+        if not 0 <= value <= MAX_MILLIS:
+            return None, "must be epoch milliseconds between 1970 and 9999"
+        return from_millis(value), None
+    if kind == OBJECT:
+        if not isinstance(value, dict):
+            return None, "must be a JSON object"
+        return value, None
+    raise AssertionError(f"unknown field kind {kind}")
+
+
+def _parse_fields(
+    data: Any, fields: Iterable[Field], where: str, errors: list[FieldError]
+) -> dict[str, Any]:
+    """Model keyword arguments from `data`; appends one error per bad field."""
+    if not isinstance(data, Mapping):
+        errors.append(FieldError(where or "(document)", "must be a JSON object"))
+        return {}
+    values: dict[str, Any] = {}
+    for spec in fields:
+        attribute = _join(where, spec.key)
+        if spec.key not in data or data[spec.key] is None:
+            if spec.required:
+                errors.append(FieldError(attribute, "is required"))
+            continue
+        value, reason = _parse_value(spec.kind, data[spec.key])
+        if reason:
+            errors.append(FieldError(attribute, reason))
+        else:
+            values[spec.attribute] = value
+    return values
+
+
+def _collection_items(data: Any, where: str, errors: list[FieldError]) -> list[Any]:
+    if not isinstance(data, Mapping):
+        errors.append(FieldError(where, "must be an object with totalCount and items"))
+        return []
+    items = data.get("items")
+    if not isinstance(items, list):
+        errors.append(FieldError(_join(where, "items"), "must be a list"))
+        return []
+    return items
+
+
+def _parse_flag_references(
+    data: Any, model: type, owner: dict[str, Any], where: str, errors: list[FieldError]
+) -> list[Any]:
+    references = []
+    seen: set[tuple[str, str]] = set()
+    for position, item in enumerate(_collection_items(data, where, errors)):
+        item_where = f"{where}.items[{position}]"
+        values = _parse_fields(item, FLAG_REFERENCE_FIELDS, item_where, errors)
+        identity = (values.get("project_key"), values.get("flag_key"))
+        if identity in seen:
+            errors.append(FieldError(item_where, "repeats an earlier flag reference"))
+        seen.add(identity)
+        references.append(model(position=position, **owner, **values))
+    return references
+
+
+def _parse_pull_requests(
+    data: Any, graph: DeploymentGraph, where: str, errors: list[FieldError]
+) -> None:
+    seen_ids: set[uuid.UUID] = set()
+    for position, item in enumerate(_collection_items(data, where, errors)):
+        item_where = f"{where}.items[{position}]"
+        pull_request = PullRequest(**_parse_fields(item, PULL_REQUEST_FIELDS, item_where, errors))
+        if not isinstance(item, Mapping):
+            continue
+        if pull_request.id in seen_ids:
+            errors.append(FieldError(_join(item_where, "id"), "repeats an earlier pull request"))
+        seen_ids.add(pull_request.id)
+        lead_time: dict[str, Any] = {}
+        if item.get("leadTime") is not None:
+            lead_time = _parse_fields(
+                item["leadTime"],
+                PULL_REQUEST_LEAD_TIME_FIELDS,
+                _join(item_where, "leadTime"),
+                errors,
+            )
+        graph.pull_requests.append(pull_request)
+        graph.pull_request_links.append(
+            DeploymentPullRequest(
+                deployment_id=graph.deployment.id,
+                pull_request_id=pull_request.id,
+                position=position,
+                **lead_time,
+            )
+        )
+        if item.get("flagReferences") is not None:
+            graph.pull_request_flag_references.extend(
+                _parse_flag_references(
+                    item["flagReferences"],
+                    PullRequestFlagReference,
+                    {"pull_request_id": pull_request.id},
+                    _join(item_where, "flagReferences"),
+                    errors,
+                )
+            )
+
+
+def parse_deployment(data: Any, *, project_key: str, where: str = "") -> DeploymentGraph:
+    """Rows for one `DeploymentRep`; raises RepresentationError naming every bad field.
+
+    `project_key` is not part of LaunchDarkly's representation: the caller knows which
+    project it asked for.
+    """
+    errors: list[FieldError] = []
+    values = _parse_fields(data, DEPLOYMENT_FIELDS, where, errors)
+    if errors and not values:
+        raise RepresentationError(errors)
+
+    stages = data.get("leadTimeStages")
+    if stages is not None:
+        values.update(
+            _parse_fields(stages, LEAD_TIME_STAGES_FIELDS, _join(where, "leadTimeStages"), errors)
+        )
+    started_at, ended_at = values.get("started_at"), values.get("ended_at")
+    if started_at and ended_at and ended_at < started_at:
+        errors.append(FieldError(_join(where, "endedAt"), "must not be before startedAt"))
+    deployment = Deployment(project_key=project_key, **values)
+    graph = DeploymentGraph(deployment=deployment)
+
+    if data.get("pullRequests") is not None:
+        graph.has_pull_requests = True
+        _parse_pull_requests(data["pullRequests"], graph, _join(where, "pullRequests"), errors)
+
+    if data.get("flagReferences") is not None:
+        graph.has_flag_references = True
+        graph.flag_references = _parse_flag_references(
+            data["flagReferences"],
+            FlagReference,
+            {"deployment_id": deployment.id},
+            _join(where, "flagReferences"),
+            errors,
+        )
+
+    if errors:
+        raise RepresentationError(errors)
+    return graph
+
+
+def deployment_documents(data: Any) -> list[tuple[str, Any]]:
+    """The deployments in an import file, each with where it sits in the file.
+
+    Accepts a `DeploymentCollectionRep`, a list of them, a list of `DeploymentRep`s, or
+    one `DeploymentRep`.
+    """
+    if isinstance(data, Mapping) and "items" in data:
+        items = data["items"]
+        if not isinstance(items, list):
+            raise RepresentationError([FieldError("items", "must be a list")])
+        return [(f"items[{index}]", item) for index, item in enumerate(items)]
+    if isinstance(data, Mapping):
+        return [("", data)]
+    if isinstance(data, list):
+        documents: list[tuple[str, Any]] = []
+        for index, entry in enumerate(data):
+            if isinstance(entry, Mapping) and "items" in entry:
+                documents.extend(
+                    (f"[{index}].{where}", item) for where, item in deployment_documents(entry)
+                )
+            else:
+                documents.append((f"[{index}]", entry))
+        return documents
+    raise RepresentationError(
+        [FieldError("(document)", "must be a deployment collection, a list, or a deployment")]
+    )

@@ -1,0 +1,12 @@
+"""The project's settings, as the test suite runs them.
+
+Tests run with DEBUG off, as production does, so the settings demand a SECRET_KEY;
+this gives them a throwaway one. Everything else comes from dashboard/settings.py
+and the environment (DATABASE_URL picks SQLite or PostgreSQL).
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
+
+from dashboard.settings import *  # noqa: E402, F403
