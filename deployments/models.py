@@ -9,6 +9,7 @@ aggregate on is a real column. Optional LaunchDarkly fields are nullable so that
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 
 
@@ -202,3 +203,81 @@ class DeploymentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} at {self.event_time:%Y-%m-%d %H:%M}"
+
+
+class Change(models.Model):
+    """One attempt to edit a deployment, successful or not, with what it did.
+
+    Every edit (page, quick action, bulk action, API, revert, sync) is recorded here,
+    including rejected ones, so the history answers "who tried what, and why did it
+    fail". A revert is itself a change, pointing at the one it undoes.
+    """
+
+    class Source(models.TextChoices):
+        PAGE = "page", "Page"
+        BULK = "bulk", "Bulk action"
+        API = "api", "API"
+        REVERT = "revert", "Revert"
+        SYNC = "sync", "Sync"
+
+    class Mode(models.TextChoices):
+        LOCAL = "local", "Local"
+        UPSTREAM = "upstream", "Upstream"
+
+    class Outcome(models.TextChoices):
+        APPLIED = "applied", "Applied"
+        REJECTED = "rejected", "Rejected"  # 400: not allowed or malformed
+        CONFLICT = "conflict", "Conflict"  # 409: a `test` failed
+        FAILED = "failed", "Failed"  # 422: could not be applied
+        NOT_FOUND = "not_found", "Not found"  # 404
+        UPSTREAM_ERROR = "upstream_error", "Upstream error"
+
+    # No database constraint: attempts on unknown ids are recorded too, and history
+    # outlives a deployment removed from the cache.
+    deployment = models.ForeignKey(
+        Deployment,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="changes",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Who, in words that survive the user's deletion: a username, token or service name.
+    actor_label = models.CharField(max_length=256)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    mode = models.CharField(max_length=16, choices=Mode.choices)
+    reason = models.TextField(blank=True, default="")
+    # Null when the body was JSON null (a rejected attempt is recorded as sent).
+    patch = models.JSONField(null=True, blank=True)
+    inverse_patch = models.JSONField(null=True, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    error_details = models.JSONField(null=True, blank=True)
+    upstream_status = models.IntegerField(null=True, blank=True)
+    reverts = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reverted_by"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["deployment", "-created_at"], name="change_history_idx"),
+            models.Index(fields=["-created_at"], name="change_recent_idx"),
+        ]
+        permissions = [("revert_change", "Can revert a recorded change")]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} {self.source} change to {self.deployment_id}"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.outcome == self.Outcome.APPLIED

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from . import patching
 from .models import (
     Deployment,
     DeploymentPullRequest,
@@ -27,8 +28,7 @@ EXPANDABLE = ("pullRequests", "flagReferences")
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_MILLISECOND = timedelta(milliseconds=1)
-# Epoch milliseconds beyond year 9999 do not fit a datetime.
-MAX_MILLIS = 253402300799999
+MAX_MILLIS = patching.MAX_MILLIS  # epoch milliseconds beyond year 9999 fit no datetime
 
 
 def to_millis(moment: datetime) -> int:
@@ -42,10 +42,13 @@ def from_millis(millis: int) -> datetime:
 # Kinds of JSON value a field holds.
 STRING = "string"
 UUID = "uuid"
-INTEGER = "integer"
+INT32 = "int32"  # LaunchDarkly's plain "integer" (its generated clients use 32 bits)
+INT64 = "int64"
 BOOLEAN = "boolean"
 MILLIS = "millis"
 OBJECT = "object"
+
+INTEGER_RANGES = {INT32: (-(2**31), 2**31 - 1), INT64: (-(2**63), 2**63 - 1)}
 
 
 @dataclass(frozen=True)
@@ -66,22 +69,22 @@ DEPLOYMENT_FIELDS = (
     Field("active", "active", BOOLEAN),
     Field("archived", "archived", BOOLEAN),
     Field("environmentKey", "environment_key", STRING),
-    Field("numberOfContributors", "number_of_contributors", INTEGER),
-    Field("numberOfPullRequests", "number_of_pull_requests", INTEGER),
-    Field("linesAdded", "lines_added", INTEGER),
-    Field("linesDeleted", "lines_deleted", INTEGER),
-    Field("leadTime", "lead_time_ms", INTEGER),
+    Field("numberOfContributors", "number_of_contributors", INT32),
+    Field("numberOfPullRequests", "number_of_pull_requests", INT32),
+    Field("linesAdded", "lines_added", INT64),
+    Field("linesDeleted", "lines_deleted", INT64),
+    Field("leadTime", "lead_time_ms", INT64),
     Field("endedAt", "ended_at", MILLIS, required=False),
-    Field("durationMs", "duration_ms", INTEGER, required=False),
+    Field("durationMs", "duration_ms", INT64, required=False),
     Field("metadata", "metadata", OBJECT, required=False),
 )
 
 LEAD_TIME_STAGES_FIELDS = (
-    Field("codingDurationMs", "coding_duration_ms", INTEGER),
-    Field("reviewDurationMs", "review_duration_ms", INTEGER, required=False),
-    Field("waitDurationMs", "wait_duration_ms", INTEGER, required=False),
-    Field("deployDurationMs", "deploy_duration_ms", INTEGER, required=False),
-    Field("totalLeadTimeMs", "total_lead_time_ms", INTEGER, required=False),
+    Field("codingDurationMs", "coding_duration_ms", INT64),
+    Field("reviewDurationMs", "review_duration_ms", INT64, required=False),
+    Field("waitDurationMs", "wait_duration_ms", INT64, required=False),
+    Field("deployDurationMs", "deploy_duration_ms", INT64, required=False),
+    Field("totalLeadTimeMs", "total_lead_time_ms", INT64, required=False),
 )
 
 PULL_REQUEST_FIELDS = (
@@ -93,30 +96,30 @@ PULL_REQUEST_FIELDS = (
     Field("createTime", "create_time", MILLIS),
     Field("baseCommitKey", "base_commit_key", STRING),
     Field("headCommitKey", "head_commit_key", STRING),
-    Field("filesChanged", "files_changed", INTEGER),
-    Field("linesAdded", "lines_added", INTEGER),
-    Field("linesDeleted", "lines_deleted", INTEGER),
+    Field("filesChanged", "files_changed", INT32),
+    Field("linesAdded", "lines_added", INT32),
+    Field("linesDeleted", "lines_deleted", INT32),
     Field("url", "url", STRING),
     Field("mergeTime", "merge_time", MILLIS, required=False),
     Field("mergeCommitKey", "merge_commit_key", STRING, required=False),
 )
 
 PULL_REQUEST_LEAD_TIME_FIELDS = (
-    Field("codingDurationMs", "coding_duration_ms", INTEGER),
-    Field("reviewDurationMs", "review_duration_ms", INTEGER, required=False),
-    Field("maxWaitDurationMs", "max_wait_duration_ms", INTEGER, required=False),
-    Field("avgWaitDurationMs", "avg_wait_duration_ms", INTEGER, required=False),
-    Field("maxDeployDurationMs", "max_deploy_duration_ms", INTEGER, required=False),
-    Field("avgDeployDurationMs", "avg_deploy_duration_ms", INTEGER, required=False),
-    Field("maxTotalLeadTimeMs", "max_total_lead_time_ms", INTEGER, required=False),
-    Field("avgTotalLeadTimeMs", "avg_total_lead_time_ms", INTEGER, required=False),
+    Field("codingDurationMs", "coding_duration_ms", INT64),
+    Field("reviewDurationMs", "review_duration_ms", INT64, required=False),
+    Field("maxWaitDurationMs", "max_wait_duration_ms", INT64, required=False),
+    Field("avgWaitDurationMs", "avg_wait_duration_ms", INT64, required=False),
+    Field("maxDeployDurationMs", "max_deploy_duration_ms", INT64, required=False),
+    Field("avgDeployDurationMs", "avg_deploy_duration_ms", INT64, required=False),
+    Field("maxTotalLeadTimeMs", "max_total_lead_time_ms", INT64, required=False),
+    Field("avgTotalLeadTimeMs", "avg_total_lead_time_ms", INT64, required=False),
 )
 
 FLAG_REFERENCE_FIELDS = (
     Field("projectKey", "project_key", STRING),
     Field("flagKey", "flag_key", STRING),
-    Field("referencesAdded", "references_added", INTEGER),
-    Field("referencesRemoved", "references_removed", INTEGER),
+    Field("referencesAdded", "references_added", INT32),
+    Field("referencesRemoved", "references_removed", INT32),
 )
 
 
@@ -230,9 +233,7 @@ def _parse_value(kind: str, value: Any) -> tuple[Any, str | None]:
     if kind == STRING:
         if not isinstance(value, str):
             return None, "must be a string"
-        if "\x00" in value:
-            return None, "must not contain NUL characters"
-        return value, None
+        return value, patching.string_reason(value)
     if kind == UUID:
         if not isinstance(value, str):
             return None, "must be a UUID string"
@@ -240,10 +241,13 @@ def _parse_value(kind: str, value: Any) -> tuple[Any, str | None]:
             return uuid.UUID(value), None
         except ValueError:
             return None, "must be a UUID"
-    if kind == INTEGER:
+    if kind in INTEGER_RANGES:
         # bool is an int in Python, never in JSON.
         if not isinstance(value, int) or isinstance(value, bool):
             return None, "must be an integer"
+        low, high = INTEGER_RANGES[kind]
+        if not low <= value <= high:
+            return None, f"must be between {low} and {high}"
         return value, None
     if kind == BOOLEAN:
         if not isinstance(value, bool):
@@ -258,14 +262,15 @@ def _parse_value(kind: str, value: Any) -> tuple[Any, str | None]:
     if kind == OBJECT:
         if not isinstance(value, dict):
             return None, "must be a JSON object"
-        return value, None
+        # The same bounds as an edit: what the cache holds, a patch can write back.
+        return value, patching.value_reason(value, max_bytes=patching.MAX_METADATA_BYTES)
     raise AssertionError(f"unknown field kind {kind}")
 
 
 def _parse_fields(
-    data: Any, fields: Iterable[Field], where: str, errors: list[FieldError]
+    data: Any, fields: Iterable[Field], where: str, errors: list[FieldError], *, model: type
 ) -> dict[str, Any]:
-    """Model keyword arguments from `data`; appends one error per bad field."""
+    """`model`'s keyword arguments from `data`; appends one error per bad field."""
     if not isinstance(data, Mapping):
         errors.append(FieldError(where or "(document)", "must be a JSON object"))
         return {}
@@ -277,11 +282,20 @@ def _parse_fields(
                 errors.append(FieldError(attribute, "is required"))
             continue
         value, reason = _parse_value(spec.kind, data[spec.key])
+        if reason is None and spec.kind == STRING:
+            reason = _length_reason(model, spec.attribute, value)
         if reason:
             errors.append(FieldError(attribute, reason))
         else:
             values[spec.attribute] = value
     return values
+
+
+def _length_reason(model: type, attribute: str, value: str) -> str | None:
+    limit = model._meta.get_field(attribute).max_length
+    if limit is not None and len(value) > limit:
+        return f"must be at most {limit} characters"
+    return None
 
 
 def _collection_items(data: Any, where: str, errors: list[FieldError]) -> list[Any]:
@@ -302,7 +316,7 @@ def _parse_flag_references(
     seen: set[tuple[str, str]] = set()
     for position, item in enumerate(_collection_items(data, where, errors)):
         item_where = f"{where}.items[{position}]"
-        values = _parse_fields(item, FLAG_REFERENCE_FIELDS, item_where, errors)
+        values = _parse_fields(item, FLAG_REFERENCE_FIELDS, item_where, errors, model=model)
         identity = (values.get("project_key"), values.get("flag_key"))
         if identity in seen:
             errors.append(FieldError(item_where, "repeats an earlier flag reference"))
@@ -317,7 +331,8 @@ def _parse_pull_requests(
     seen_ids: set[uuid.UUID] = set()
     for position, item in enumerate(_collection_items(data, where, errors)):
         item_where = f"{where}.items[{position}]"
-        pull_request = PullRequest(**_parse_fields(item, PULL_REQUEST_FIELDS, item_where, errors))
+        values = _parse_fields(item, PULL_REQUEST_FIELDS, item_where, errors, model=PullRequest)
+        pull_request = PullRequest(**values)
         if not isinstance(item, Mapping):
             continue
         if pull_request.id in seen_ids:
@@ -330,6 +345,7 @@ def _parse_pull_requests(
                 PULL_REQUEST_LEAD_TIME_FIELDS,
                 _join(item_where, "leadTime"),
                 errors,
+                model=DeploymentPullRequest,
             )
         graph.pull_requests.append(pull_request)
         graph.pull_request_links.append(
@@ -359,14 +375,20 @@ def parse_deployment(data: Any, *, project_key: str, where: str = "") -> Deploym
     project it asked for.
     """
     errors: list[FieldError] = []
-    values = _parse_fields(data, DEPLOYMENT_FIELDS, where, errors)
+    values = _parse_fields(data, DEPLOYMENT_FIELDS, where, errors, model=Deployment)
     if errors and not values:
         raise RepresentationError(errors)
 
     stages = data.get("leadTimeStages")
     if stages is not None:
         values.update(
-            _parse_fields(stages, LEAD_TIME_STAGES_FIELDS, _join(where, "leadTimeStages"), errors)
+            _parse_fields(
+                stages,
+                LEAD_TIME_STAGES_FIELDS,
+                _join(where, "leadTimeStages"),
+                errors,
+                model=Deployment,
+            )
         )
     started_at, ended_at = values.get("started_at"), values.get("ended_at")
     if started_at and ended_at and ended_at < started_at:
@@ -410,9 +432,14 @@ def deployment_documents(data: Any) -> list[tuple[str, Any]]:
         documents: list[tuple[str, Any]] = []
         for index, entry in enumerate(data):
             if isinstance(entry, Mapping) and "items" in entry:
-                documents.extend(
-                    (f"[{index}].{where}", item) for where, item in deployment_documents(entry)
-                )
+                try:
+                    inner = deployment_documents(entry)
+                except RepresentationError as error:
+                    # Name the collection in the list, not just "items".
+                    raise RepresentationError(
+                        [FieldError(f"[{index}].{e.attribute}", e.reason) for e in error.errors]
+                    ) from error
+                documents.extend((f"[{index}].{where}", item) for where, item in inner)
             else:
                 documents.append((f"[{index}]", entry))
         return documents

@@ -10,3 +10,8 @@ import os
 os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
 
 from dashboard.settings import *  # noqa: E402, F403
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not Django's default in-memory database, so that tests with real threads
+    # share one database with real locking, as production does.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}  # noqa: F405

@@ -1,7 +1,8 @@
 """Creates the three roles as groups, with their permissions."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from ._permissions import grant
 
 VIEW = [
     "deployments.view_deployment",
@@ -30,23 +31,7 @@ ROLE_PERMISSIONS = {
 
 
 def create_roles(apps, schema_editor):
-    # Permissions are normally made after the last migration; the groups need them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for role, names in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        permissions = []
-        for name in names:
-            app_label, codename = name.split(".")
-            permissions.append(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
-        group.permissions.set(permissions)
+    grant(apps, ROLE_PERMISSIONS)
 
 
 def remove_roles(apps, schema_editor):
