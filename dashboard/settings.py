@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "rest_framework",
+    "drf_spectacular",
     "deployments",
 ]
 
@@ -154,6 +156,25 @@ STORAGES = {
 # source of truth); without one, in local mode. Read at use time, never at import.
 LAUNCHDARKLY_API_TOKEN = os.environ.get("LAUNCHDARKLY_API_TOKEN", "")
 LAUNCHDARKLY_BASE_URL = os.environ.get("LAUNCHDARKLY_BASE_URL", "https://app.launchdarkly.com")
+
+# API rate limit per token (or signed-in user): "<requests>/<seconds>s", empty for none.
+# LaunchDarkly counts in 10-second windows. Off by default under DEBUG.
+API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "" if DEBUG else "300/10s")
+
+REST_FRAMEWORK = {
+    # The API views set their own classes (deployments/api/base.py); this only names the
+    # schema generator for the OpenAPI description.
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Deployments dashboard API",
+    "DESCRIPTION": (
+        "LaunchDarkly's engineering-insights deployment endpoints, served from this "
+        "dashboard's cache at LaunchDarkly's own paths and shapes."
+    ),
+    "VERSION": "2.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
 
 LOGGING = {
     "version": 1,

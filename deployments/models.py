@@ -188,14 +188,22 @@ class PullRequestFlagReference(FlagReferenceFields):
 
 
 class DeploymentEvent(models.Model):
-    """One entry of a deployment's timeline: started, finished, failed or custom."""
+    """One entry of a deployment's timeline: started, finished, failed or custom.
+
+    Holds what LaunchDarkly's `PostDeploymentEventInput` carried beyond the deployment
+    itself (display names, application kind, event metadata).
+    """
 
     deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="events")
     event_type = models.CharField(max_length=16)
     event_time = models.DateTimeField()
+    application_name = models.CharField(max_length=256, blank=True, default="")
+    application_kind = models.CharField(max_length=16, blank=True, default="")
     version_name = models.CharField(max_length=256, blank=True, default="")
     event_metadata = models.JSONField(null=True, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
+    # A digest of the event as posted, so a pipeline that retries a post creates nothing new.
+    fingerprint = models.CharField(max_length=64, blank=True, default="", db_index=True)
 
     class Meta:
         ordering = ["event_time", "id"]
@@ -281,3 +289,59 @@ class Change(models.Model):
     @property
     def succeeded(self) -> bool:
         return self.outcome == self.Outcome.APPLIED
+
+
+class ApiToken(models.Model):
+    """A credential for the REST API, sent as the raw `Authorization` header.
+
+    Only a SHA-256 digest is stored: the token is shown once, when it is made. A token
+    belongs to a user or to a named service, and reads or also writes.
+    """
+
+    class Role(models.TextChoices):
+        READER = "reader", "Reader (GET)"
+        WRITER = "writer", "Writer (GET, PATCH, deployment events)"
+
+    name = models.CharField(max_length=120, help_text="What the token is for.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+    )
+    service_name = models.CharField(
+        max_length=120, blank=True, default="", help_text="The service it belongs to, if no user."
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.READER)
+    # The first characters of the token, to recognise it in lists without revealing it.
+    prefix = models.CharField(max_length=16, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False) | ~models.Q(service_name=""),
+                name="api_token_has_owner",
+                violation_error_message="A token belongs to a user or to a named service.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def owner_label(self) -> str:
+        return self.user.get_username() if self.user_id else f"service:{self.service_name}"

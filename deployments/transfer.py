@@ -10,7 +10,6 @@ streams, so that 100,000 deployments never sit in memory at once.
 from __future__ import annotations
 
 import json
-import math
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from .representation import (
     deployment_rep,
     parse_deployment,
 )
+from .strictjson import JSONRejected, strict_loads
 
 # Deployments fetched per export query (with one more query per expanded relation).
 EXPORT_CHUNK_SIZE = 500
@@ -58,56 +58,14 @@ class ExportResult:
     project_keys: set[str] = field(default_factory=set)
 
 
-# ---------------------------------------------------------------------------
-# Strict JSON: what LaunchDarkly never sends is a sign of a corrupt or hand-edited file.
-
-
-class _Rejected(ValueError):
-    pass
-
-
-def _reject_constant(name: str) -> Any:
-    raise _Rejected(f"{name} is not a JSON number (LaunchDarkly never sends NaN or Infinity)")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise _Rejected(f"the number {text[:40]} is too large for a 64-bit float")
-    return value
-
-
-def _object_without_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    document: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in document:
-            # The decoder gives no position here; an id is the best pointer we have.
-            ids = [v for k, v in pairs if k == "id" and isinstance(v, str)]
-            where = f'the object with id "{ids[0]}"' if ids else "one object"
-            raise _Rejected(f'the key "{key}" appears twice in {where}')
-        document[key] = value
-    return document
-
-
 def _strict_loads(content: bytes | str) -> Any:
-    """Decodes JSON; raises ImportFailed for invalid JSON, non-UTF text, NaN or
-    Infinity, numbers beyond a float, repeated keys in an object, and absurd nesting."""
     try:
-        return json.loads(
-            content,
-            parse_constant=_reject_constant,
-            parse_float=_finite_float,
-            object_pairs_hook=_object_without_repeated_keys,
-        )
-    except json.JSONDecodeError as error:
-        reason = f"line {error.lineno} column {error.colno} ({error.msg})"
-        raise ImportFailed([f"not valid JSON: {reason}"]) from error
-    except UnicodeDecodeError as error:
-        raise ImportFailed([f"not UTF-8 text: byte {error.start} ({error.reason})"]) from error
-    except _Rejected as error:
-        raise ImportFailed([f"not valid JSON: {error}"]) from error
-    except RecursionError as error:
-        raise ImportFailed(["not valid JSON: nested too deeply"]) from error
+        return strict_loads(content)
+    except JSONRejected as error:
+        message = str(error)
+        if not message.startswith("not "):
+            message = f"not valid JSON: {message}"
+        raise ImportFailed([message]) from error
 
 
 # ---------------------------------------------------------------------------
@@ -122,7 +80,7 @@ def deployments_import(*, content: bytes | str, project_key: str) -> ImportResul
     the same rows. Collections a document did not expand leave the cached rows alone.
 
     Raises ImportFailed, having written nothing, when: the content is not strict JSON (see
-    `_strict_loads`); the file is not one of the shapes above; any field of any deployment
+    `strictjson.strict_loads`); the file is not one of the shapes above; any field of any deployment
     is missing or wrong (every such field is named, e.g. `items[3].startedAt`); two
     deployments share an id; a deployment id already belongs to another project; or the
     database rejects a value (an integer beyond its column).

@@ -11,6 +11,11 @@ os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
 
 from dashboard.settings import *  # noqa: E402, F403
 
+# Rate limiting is tested on purpose (with the `settings` fixture), not by accident.
+API_RATE_LIMIT = ""
+# Hashing demo and test passwords with PBKDF2 costs seconds across the suite.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not Django's default in-memory database, so that tests with real threads
     # share one database with real locking, as production does.
