@@ -19,4 +19,18 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not Django's default in-memory database, so that tests with real threads
     # share one database with real locking, as production does.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}  # noqa: F405
+    # One file per run, so that two runs at once (a developer's and an editor's) do not
+    # share it.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(BASE_DIR / f"test-db-{os.getpid()}.sqlite3")  # noqa: F405
+    }
+
+# Tests render pages without running collectstatic: serve static files from the finders.
+STORAGES = {  # noqa: F405
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+# Django's test client says "testserver"; schemathesis's WSGI client says "localhost".
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver", "localhost"]  # noqa: F405
