@@ -99,6 +99,11 @@ def test_optional_fields_absent_stay_absent(example_deployment):
         ({"metadata": ["a"]}, "metadata", "must be a JSON object"),
         ({"endedAt": 1706701521999}, "endedAt", "must not be before startedAt"),
         ({"applicationVersion": "a\x00b"}, "applicationVersion", "NUL"),
+        ({"applicationVersion": "a\ud800b"}, "applicationVersion", "lone surrogates"),
+        ({"applicationKey": "k" * 257}, "applicationKey", "at most 256 characters"),
+        ({"numberOfContributors": 2**31}, "numberOfContributors", "must be between"),
+        ({"leadTime": 2**63}, "leadTime", "must be between"),
+        ({"metadata": {"a": "\x00"}}, "metadata", "NUL"),
     ],
 )
 def test_bad_fields_are_named(example_deployment, change, attribute, reason):
