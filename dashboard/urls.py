@@ -9,3 +9,9 @@ urlpatterns = [
     path("", include("deployments.api.urls")),
     path("", include("deployments.urls")),
 ]
+
+# Under /api/ even Django's own errors answer LaunchDarkly-shaped JSON.
+handler400 = "deployments.api.errors.bad_request"
+handler403 = "deployments.api.errors.permission_denied"
+handler404 = "deployments.api.errors.page_not_found"
+handler500 = "deployments.api.errors.server_error"

@@ -5,3 +5,6 @@ class DeploymentsConfig(AppConfig):
     name = "deployments"
     verbose_name = "Deployments"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the startup checks)

@@ -46,3 +46,11 @@ class PatchFailed(DeploymentError):
 
     code = "patch_failed"
     status = 422
+
+
+class UpstreamWriteUnsupported(DeploymentError):
+    """Upstream mode: the write belongs to LaunchDarkly, and this version cannot send it
+    there yet. Refused rather than applied to the cache, which would then diverge."""
+
+    code = "not_implemented"
+    status = 501

@@ -24,6 +24,7 @@ from .errors import (
     NotFound,
     OptimisticLockingError,
     PatchFailed,
+    UpstreamWriteUnsupported,
 )
 from .models import Change, Deployment
 from .representation import RepresentationError, deployment_rep, parse_deployment
@@ -92,7 +93,7 @@ def deployment_update(
         if editing_mode() == Change.Mode.UPSTREAM:
             # The upstream client (sync and PATCH to LaunchDarkly) is not built yet;
             # refusing is honest, editing the cache would diverge from LaunchDarkly.
-            raise PatchFailed(
+            raise UpstreamWriteUnsupported(
                 "Editing in upstream mode needs the LaunchDarkly client, which this "
                 "version does not have yet; unset LAUNCHDARKLY_API_TOKEN to edit locally."
             )
@@ -190,6 +191,7 @@ FAILURE_OUTCOMES = {
     NotFound: Change.Outcome.NOT_FOUND,
     OptimisticLockingError: Change.Outcome.CONFLICT,
     PatchFailed: Change.Outcome.FAILED,
+    UpstreamWriteUnsupported: Change.Outcome.UPSTREAM_ERROR,
 }
 
 

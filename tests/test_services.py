@@ -1,7 +1,13 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from deployments.errors import InvalidRequest, NotFound, OptimisticLockingError, PatchFailed
+from deployments.errors import (
+    InvalidRequest,
+    NotFound,
+    OptimisticLockingError,
+    PatchFailed,
+    UpstreamWriteUnsupported,
+)
 from deployments.models import Change, Deployment
 from deployments.representation import deployment_rep
 from deployments.services import deployment_revert, deployment_update
@@ -212,7 +218,7 @@ def test_upstream_mode_refuses_local_edits(make_deployment, captain, settings):
     settings.LAUNCHDARKLY_API_TOKEN = "api-token"
     deployment = make_deployment()
 
-    with pytest.raises(PatchFailed):
+    with pytest.raises(UpstreamWriteUnsupported):
         deployment_update(
             deployment_id=deployment.id,
             patch=[{"op": "replace", "path": "/archived", "value": True}],
@@ -220,4 +226,5 @@ def test_upstream_mode_refuses_local_edits(make_deployment, captain, settings):
         )
 
     assert Deployment.objects.get().archived is False
-    assert Change.objects.get().mode == Change.Mode.UPSTREAM
+    change = Change.objects.get()
+    assert (change.mode, change.outcome) == (Change.Mode.UPSTREAM, Change.Outcome.UPSTREAM_ERROR)

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions
 from rest_framework.response import Response
 
@@ -72,6 +73,10 @@ def _drf_response(exc: Exception, status: int, code: str) -> Response:
         message = str(detail)
     errors = _field_errors(detail) if status == 400 else None
     headers = {}
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        # DRF's own handler sends it; a 401 without it breaks HTTP (RFC 9110, 15.5.2).
+        headers["WWW-Authenticate"] = auth_header
     wait = getattr(exc, "wait", None)
     if wait is not None:
         headers["Retry-After"] = str(max(1, int(wait + 0.999)))
@@ -90,3 +95,29 @@ def _field_errors(detail: Any, attribute: str = "body") -> list[dict]:
 def api_not_found(request, *args, **kwargs) -> JsonResponse:
     """Unknown paths under /api/ answer JSON, not Django's HTML 404 page."""
     return JsonResponse(error_body(404, "not_found", MESSAGES[404]), status=404)
+
+
+def _json_for_api(status: int, code: str, fallback):
+    """A Django error handler answering LaunchDarkly JSON under /api/, HTML elsewhere."""
+
+    def handler(request, exception=None, **kwargs):
+        if request.path.startswith("/api/"):
+            message = (
+                MESSAGES.get(status)
+                or {
+                    400: "Bad request",
+                    500: "The server failed to handle the request.",
+                }[status]
+            )
+            return JsonResponse(error_body(status, code, message), status=status)
+        return fallback(request, exception, **kwargs) if status != 500 else fallback(request)
+
+    return handler
+
+
+# Django's own error views (bad Host header, CSRF outside DRF, crashes in middleware) for
+# the project's urls.py: handler400 = errors.bad_request, and so on.
+bad_request = _json_for_api(400, "invalid_request", defaults.bad_request)
+permission_denied = _json_for_api(403, "forbidden", defaults.permission_denied)
+page_not_found = _json_for_api(404, "not_found", defaults.page_not_found)
+server_error = _json_for_api(500, "internal_error", defaults.server_error)

@@ -1,4 +1,8 @@
-"""What a caller may do: read with any valid credential, write with a writer's."""
+"""What a caller may do: read with a reader's credential, write with a writer's.
+
+A token never gives more than its owner has: a user's writer token writes only while
+the user may edit deployments, so demoting a user demotes their tokens too.
+"""
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
@@ -17,10 +21,15 @@ class DeploymentAccess(BasePermission):
             return False
         writing = request.method not in SAFE_METHODS
         token = caller_token(request)
-        if token is not None:
-            if writing and token.role != ApiToken.Role.WRITER:
-                self.message = "This access token can only read; writing needs a writer token"
-                return False
-            return True
-        # A signed-in browser: the user's role decides.
-        return request.user.has_perm(WRITE_PERMISSION if writing else READ_PERMISSION)
+        if token is not None and writing and token.role != ApiToken.Role.WRITER:
+            self.message = "This access token can only read; writing needs a writer token"
+            return False
+        if token is not None and token.user_id is None:
+            return True  # a service token: its role is all there is
+        # A signed-in browser, or a user's token: the user's role decides (too).
+        if not request.user.has_perm(WRITE_PERMISSION if writing else READ_PERMISSION):
+            self.message = (
+                f"{request.user.get_username()} may not {'edit' if writing else 'view'} deployments"
+            )
+            return False
+        return True
