@@ -19,7 +19,6 @@ from .models import (
     Deployment,
     DeploymentPullRequest,
     FlagReference,
-    FlagReferenceFields,
     PullRequest,
     PullRequestFlagReference,
 )
@@ -125,6 +124,10 @@ FLAG_REFERENCE_FIELDS = (
 
 # ---------------------------------------------------------------------------
 # Rows → LaunchDarkly JSON
+#
+# The builders take plain mappings of model attribute names to values: `.values()` rows
+# on the read paths (no model instances: a full API page is ~600 rows, and building
+# instances for them cost more than the query), or `vars(instance)` for one instance.
 
 
 def _export_value(kind: str, value: Any) -> Any:
@@ -135,10 +138,10 @@ def _export_value(kind: str, value: Any) -> Any:
     return value
 
 
-def _export_fields(instance: Any, fields: Iterable[Field]) -> dict[str, Any]:
+def _export_fields(values: Mapping[str, Any], fields: Iterable[Field]) -> dict[str, Any]:
     document: dict[str, Any] = {}
     for spec in fields:
-        value = getattr(instance, spec.attribute)
+        value = values[spec.attribute]
         if value is None and not spec.required:
             continue
         document[spec.key] = _export_value(spec.kind, value)
@@ -149,43 +152,71 @@ def _collection(items: list[dict[str, Any]]) -> dict[str, Any]:
     return {"totalCount": len(items), "items": items}
 
 
-def flag_reference_rep(reference: FlagReferenceFields) -> dict[str, Any]:
-    return _export_fields(reference, FLAG_REFERENCE_FIELDS)
+def flag_reference_document(values: Mapping[str, Any]) -> dict[str, Any]:
+    """LaunchDarkly's `FlagReferenceRep` from a flag-reference row."""
+    return _export_fields(values, FLAG_REFERENCE_FIELDS)
 
 
-def pull_request_rep(link: DeploymentPullRequest) -> dict[str, Any]:
-    """A pull request as it shipped in the link's deployment, with its lead time there.
-
-    Needs `link.pull_request` and `link.pull_request.flag_references` loaded (the read
-    paths prefetch both); the nested `deployments` collection is left out.
-    """
-    pull_request = link.pull_request
+def pull_request_document(
+    link: Mapping[str, Any],
+    pull_request: Mapping[str, Any],
+    flag_references: Iterable[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """LaunchDarkly's `PullRequestRep` as the pull request shipped in one deployment:
+    the link row carries its lead time there. The nested `deployments` collection is
+    left out."""
     document = _export_fields(pull_request, PULL_REQUEST_FIELDS)
-    references = [flag_reference_rep(ref) for ref in pull_request.flag_references.all()]
+    references = [flag_reference_document(values) for values in flag_references]
     if references:
         document["flagReferences"] = _collection(references)
-    if link.coding_duration_ms is not None:
+    if link["coding_duration_ms"] is not None:
         document["leadTime"] = _export_fields(link, PULL_REQUEST_LEAD_TIME_FIELDS)
     return document
 
 
-def deployment_rep(deployment: Deployment, *, expand: Iterable[str] = ()) -> dict[str, Any]:
-    """LaunchDarkly's `DeploymentRep` for one cached deployment.
-
-    `expand` may name `pullRequests` and `flagReferences`; their rows should be
-    prefetched by the caller (see `queries.prefetch_for_expand`) to keep query counts flat.
-    """
-    document = _export_fields(deployment, DEPLOYMENT_FIELDS)
-    expand = set(expand)
-    if "pullRequests" in expand:
-        items = [pull_request_rep(link) for link in deployment.pull_request_links.all()]
-        document["pullRequests"] = _collection(items)
-    if "flagReferences" in expand:
-        items = [flag_reference_rep(ref) for ref in deployment.flag_references.all()]
-        document["flagReferences"] = _collection(items)
-    if deployment.has_lead_time_stages:
-        document["leadTimeStages"] = _export_fields(deployment, LEAD_TIME_STAGES_FIELDS)
+def deployment_document(
+    values: Mapping[str, Any],
+    *,
+    pull_requests: list[dict[str, Any]] | None = None,
+    flag_references: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """LaunchDarkly's `DeploymentRep` from a deployment row and, when expanded, the
+    documents of its pull requests and flag references (None: not expanded)."""
+    document = _export_fields(values, DEPLOYMENT_FIELDS)
+    if pull_requests is not None:
+        document["pullRequests"] = _collection(pull_requests)
+    if flag_references is not None:
+        document["flagReferences"] = _collection(flag_references)
+    # codingDurationMs is the one required member: without it there are no stages.
+    if values["coding_duration_ms"] is not None:
+        document["leadTimeStages"] = _export_fields(values, LEAD_TIME_STAGES_FIELDS)
     return document
+
+
+def deployment_rep(deployment: Deployment, *, expand: Iterable[str] = ()) -> dict[str, Any]:
+    """LaunchDarkly's `DeploymentRep` for one model instance.
+
+    Expansions read the instance's relations (one query each unless prefetched); the
+    read paths for many deployments use `queries.deployment_documents` instead.
+    """
+    expand = set(expand)
+    pull_requests = flag_references = None
+    if "pullRequests" in expand:
+        pull_requests = [
+            pull_request_document(
+                vars(link),
+                vars(link.pull_request),
+                [vars(ref) for ref in link.pull_request.flag_references.all()],
+            )
+            for link in deployment.pull_request_links.select_related("pull_request")
+        ]
+    if "flagReferences" in expand:
+        flag_references = [
+            flag_reference_document(vars(ref)) for ref in deployment.flag_references.all()
+        ]
+    return deployment_document(
+        vars(deployment), pull_requests=pull_requests, flag_references=flag_references
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -415,7 +446,7 @@ def parse_deployment(data: Any, *, project_key: str, where: str = "") -> Deploym
     return graph
 
 
-def deployment_documents(data: Any) -> list[tuple[str, Any]]:
+def documents_in_file(data: Any) -> list[tuple[str, Any]]:
     """The deployments in an import file, each with where it sits in the file.
 
     Accepts a `DeploymentCollectionRep`, a list of them, a list of `DeploymentRep`s, or
@@ -433,7 +464,7 @@ def deployment_documents(data: Any) -> list[tuple[str, Any]]:
         for index, entry in enumerate(data):
             if isinstance(entry, Mapping) and "items" in entry:
                 try:
-                    inner = deployment_documents(entry)
+                    inner = documents_in_file(entry)
                 except RepresentationError as error:
                     # Name the collection in the list, not just "items".
                     raise RepresentationError(

@@ -4,7 +4,7 @@ import pytest
 
 from deployments import cache
 from deployments.models import Deployment
-from deployments.queries import deployment_with_expansions
+from deployments.queries import deployment_document_by_id
 from deployments.representation import (
     RepresentationError,
     deployment_rep,
@@ -37,22 +37,28 @@ def test_example_round_trips_through_the_cache(example_deployment):
     graph = parse_deployment(example_deployment, project_key="default")
     cache.cache_graphs([graph])
 
-    stored = deployment_with_expansions(
-        example_deployment["id"], expand={"pullRequests", "flagReferences"}
-    )
-    exported = deployment_rep(stored, expand={"pullRequests", "flagReferences"})
+    exported = deployment_document_by_id(example_deployment["id"], expand=BOTH)
 
     assert exported == expected_export(example_deployment)
-    assert stored.project_key == "default"
+    assert Deployment.objects.get().project_key == "default"
+
+
+@pytest.mark.django_db
+def test_instance_and_row_paths_give_the_same_document(example_deployment):
+    cache.cache_graphs([parse_deployment(example_deployment, project_key="default")])
+    instance = Deployment.objects.get()
+
+    for expand in (set(), {"pullRequests"}, {"flagReferences"}, BOTH):
+        assert deployment_rep(instance, expand=expand) == deployment_document_by_id(
+            instance.id, expand=expand
+        )
 
 
 @pytest.mark.django_db
 def test_exported_documents_validate_against_launchdarkly_schema(example_deployment):
     cache.cache_graphs([parse_deployment(example_deployment, project_key="default")])
-    stored = deployment_with_expansions(example_deployment["id"], expand=BOTH)
-
-    assert_valid(deployment_rep(stored, expand=BOTH), "DeploymentRep")
-    assert_valid(deployment_rep(stored), "DeploymentRep")
+    assert_valid(deployment_document_by_id(example_deployment["id"], expand=BOTH), "DeploymentRep")
+    assert_valid(deployment_document_by_id(example_deployment["id"]), "DeploymentRep")
 
 
 @pytest.mark.django_db
