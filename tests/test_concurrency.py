@@ -5,40 +5,17 @@ These need real transactions and real connections per thread, so they use
 On SQLite the test database is a file (see tests/settings.py) so threads share it.
 """
 
-import threading
-
 import pytest
-from django.db import connection
 
 from deployments.errors import OptimisticLockingError
 from deployments.models import Change, Deployment
 from deployments.services import deployment_update
+from tests.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 THREADS = 8
 EDITS_PER_THREAD = 25
-
-
-def run_in_threads(work, count):
-    barrier = threading.Barrier(count)
-    outcomes, failures = [], []
-
-    def target(index):
-        try:
-            barrier.wait()
-            outcomes.append(work(index))
-        except Exception as error:  # collected and asserted on below
-            failures.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return outcomes, failures
 
 
 def test_unguarded_concurrent_edits_all_land(make_deployment):

@@ -5,11 +5,9 @@ epoch milliseconds unless a test is about the default ("when it is processed").
 """
 
 import functools
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.db.models import F
 
 from deployments import patching
@@ -21,6 +19,7 @@ from deployments.events import (
 from deployments.models import Change, Deployment, DeploymentEvent
 from deployments.representation import MAX_MILLIS, deployment_rep, from_millis
 from tests.schema import assert_valid
+from tests.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -497,27 +496,6 @@ def test_events_write_no_change_log_their_rows_are_the_history():
 
 # ---------------------------------------------------------------------------
 # concurrency: real threads, real transactions, one connection each
-
-
-def run_in_threads(work, count):
-    barrier = threading.Barrier(count)
-    outcomes, failures = [], []
-
-    def target(index):
-        try:
-            barrier.wait()
-            outcomes.append(work(index))
-        except Exception as error:  # collected and asserted on below
-            failures.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes, failures
 
 
 THREADS = 6

@@ -27,6 +27,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from ..errors import InvalidRequest
+from ..patching import string_reason
 from ..queries import DeploymentFilter
 from ..representation import EXPANDABLE, MAX_MILLIS, from_millis, to_millis
 
@@ -37,7 +38,6 @@ DEFAULT_WINDOW = timedelta(days=7)
 
 # ASCII digits only: int() would also take "1_000", " 5" and other scripts' digits.
 INTEGER = re.compile(r"-?[0-9]{1,20}")
-UNSAFE_CHARACTER = re.compile("[\x00\ud800-\udfff]")
 
 Problem = dict[str, str]
 
@@ -140,16 +140,7 @@ class _Reader:
 def _unsafe_reason(text: str) -> str | None:
     if len(text) > MAX_VALUE_LENGTH:
         return f"must be at most {MAX_VALUE_LENGTH:,} characters"
-    return _character_reason(text)
-
-
-def _character_reason(text: str) -> str | None:
-    found = UNSAFE_CHARACTER.search(text)
-    if found is None:
-        return None
-    if found.group() == "\x00":
-        return "must not contain NUL characters"
-    return "must not contain lone surrogates (invalid Unicode)"
+    return string_reason(text)
 
 
 def list_params(query: QueryDict) -> ListParams:
@@ -240,7 +231,7 @@ def patch_body(data: Any) -> PatchBody:
         errors.append(
             {"attribute": "comment", "reason": f"must be at most {MAX_COMMENT_LENGTH:,} characters"}
         )
-    elif reason := _character_reason(comment):
+    elif reason := string_reason(comment):
         errors.append({"attribute": "comment", "reason": reason})
     if not isinstance(data.get("patch"), list):
         errors.append({"attribute": "patch", "reason": "must be a JSON array of operations"})
