@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from ..models import ApiToken
@@ -54,3 +55,13 @@ class LaunchDarklyTokenAuthentication(authentication.BaseAuthentication):
 
 def caller_token(request) -> ApiToken | None:
     return request.auth if isinstance(request.auth, ApiToken) else None
+
+
+class LaunchDarklyTokenScheme(OpenApiAuthenticationExtension):
+    """Describes the token in this server's OpenAPI document as LaunchDarkly's spec does."""
+
+    target_class = LaunchDarklyTokenAuthentication
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "Authorization"}

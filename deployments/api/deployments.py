@@ -132,7 +132,7 @@ def _responses(description: str, schema: dict, errors: tuple[int, ...]) -> dict:
 
 
 DEPLOYMENT_ID = OpenApiParameter(
-    "deployment_id", str, OpenApiParameter.PATH, description="The deployment ID (a UUID)"
+    "deploymentID", str, OpenApiParameter.PATH, description="The deployment ID (a UUID)"
 )
 EXPAND = _query("expand", str, "Comma-separated: `pullRequests`, `flagReferences`")
 LIST_PARAMETERS = [
@@ -181,9 +181,10 @@ class DeploymentDetailView(LaunchDarklyAPIView):
         parameters=[DEPLOYMENT_ID, EXPAND],
         responses=_responses("Deployment", DEPLOYMENT_SCHEMA, (400, 401, 403, 404, 429)),
     )
-    def get(self, request: Request, deployment_id: str) -> HttpResponse:
+    # The URL names its parameter as LaunchDarkly's spec does: `deploymentID`.
+    def get(self, request: Request, deploymentID: str) -> HttpResponse:  # noqa: N803
         expand = expand_params(request.query_params)
-        return json_response(deployment_document_by_id(deployment_id, expand=expand))
+        return json_response(deployment_document_by_id(deploymentID, expand=expand))
 
     @extend_schema(
         operation_id="updateDeployment",
@@ -195,10 +196,10 @@ class DeploymentDetailView(LaunchDarklyAPIView):
             "The updated deployment", DEPLOYMENT_SCHEMA, (400, 401, 403, 404, 409, 422, 429)
         ),
     )
-    def patch(self, request: Request, deployment_id: str) -> HttpResponse:
+    def patch(self, request: Request, deploymentID: str) -> HttpResponse:  # noqa: N803
         body = patch_body(request.data)
         change = deployment_update(
-            deployment_id=deployment_id,
+            deployment_id=deploymentID,
             patch=body.patch,
             actor=_actor(request.user),
             reason=body.comment,

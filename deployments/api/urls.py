@@ -12,7 +12,7 @@ PREFIX = "api/v2/engineering-insights"
 urlpatterns = [
     path(f"{PREFIX}/deployments", DeploymentListView.as_view(), name="api-deployment-list"),
     path(
-        f"{PREFIX}/deployments/<str:deployment_id>",
+        f"{PREFIX}/deployments/<str:deploymentID>",
         DeploymentDetailView.as_view(),
         name="api-deployment-detail",
     ),
