@@ -1,4 +1,8 @@
-"""Read paths over the cache: what pages, the API and commands show."""
+"""Read paths over the cache: what pages, the API and commands show.
+
+This module holds the LaunchDarkly-shaped reads (documents, the API list); the pages'
+own reads live beside it (`listing`, `detail`).
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,9 @@ from typing import Any
 
 from django.db.models import Count, Max, Min, Q, QuerySet
 
-from . import representation
-from .errors import InvalidRequest, NotFound
-from .models import (
+from .. import representation
+from ..errors import InvalidRequest, NotFound
+from ..models import (
     Deployment,
     DeploymentPullRequest,
     FlagReference,
