@@ -13,7 +13,7 @@ from itertools import repeat
 from operator import attrgetter
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from .models import (
@@ -86,7 +86,9 @@ def upsert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> None
         f"{quote(f.column)} = EXCLUDED.{quote(f.column)}" for f in fields if not f.primary_key
     )
     rows = _rows(fields, objs, connection)
-    with connection.cursor() as cursor:
+    # One transaction: the staging table empties itself at every commit, which in
+    # autocommit mode would be between the COPY and the merge.
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             staging = quote(f"staging_{model._meta.db_table}")
             cursor.execute(

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.db import transaction
+
 from . import bulk
 from .models import (
     Deployment,
@@ -40,11 +42,13 @@ def cache_graphs(graphs: Sequence[DeploymentGraph]) -> CacheWriteResult:
     """Upserts deployments, their pull requests and flag references by id.
 
     A pull request or flag-reference collection that a graph did not carry (not
-    expanded upstream) leaves the cached rows alone. Call inside `transaction.atomic()`.
+    expanded upstream) leaves the cached rows alone. All or nothing: a caller's
+    transaction widens it (an import file is one).
     """
     result = CacheWriteResult()
-    for start in range(0, len(graphs), BATCH_SIZE):
-        result += _cache_batch(graphs[start : start + BATCH_SIZE])
+    with transaction.atomic():
+        for start in range(0, len(graphs), BATCH_SIZE):
+            result += _cache_batch(graphs[start : start + BATCH_SIZE])
     return result
 
 
