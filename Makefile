@@ -8,7 +8,7 @@ RUN_ENV := DEBUG=$${DEBUG:-1}
 MANAGE := $(RUN_ENV) $(BIN)/python manage.py
 DEMO_DEPLOYMENTS ?= 20000
 
-.PHONY: install run test lint migrations-check bench clean
+.PHONY: install run test lint migrations-check bench screenshots clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,8 +34,13 @@ lint: install
 migrations-check: install
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
+# Includes the browser tests (headless Chromium at /usr/bin/chromium; skipped, loudly, without it).
 test: lint migrations-check
 	$(BIN)/pytest
+
+# Rewrites docs/screenshots/*.png (list and detail; light and dark; desktop and phone).
+screenshots: install
+	$(BIN)/pytest -m screenshots tests/browser
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis staticfiles

