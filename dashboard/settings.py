@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "rest_framework",
     "drf_spectacular",
+    "django_tasks",
+    "django_tasks_db",
     "deployments",
 ]
 
@@ -156,6 +158,14 @@ STORAGES = {
 # source of truth); without one, in local mode. Read at use time, never at import.
 LAUNCHDARKLY_API_TOKEN = os.environ.get("LAUNCHDARKLY_API_TOKEN", "")
 LAUNCHDARKLY_BASE_URL = os.environ.get("LAUNCHDARKLY_BASE_URL", "https://app.launchdarkly.com")
+
+# Long work (sync runs) runs as tasks in the database, executed by `manage.py db_worker`
+# beside the web server (`make run` starts both). Another backend (RQ, Celery) is a
+# settings change.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+# Upstream sync: scopes to create when none exist, as "project/environment" pairs.
+LAUNCHDARKLY_SYNC_SCOPES = os.environ.get("LAUNCHDARKLY_SYNC_SCOPES", "")
 
 # API rate limit per token (or signed-in user): "<requests>/<seconds>s", empty for none.
 # LaunchDarkly counts in 10-second windows. Off by default under DEBUG.

@@ -48,9 +48,19 @@ class PatchFailed(DeploymentError):
     status = 422
 
 
-class UpstreamWriteUnsupported(DeploymentError):
-    """Upstream mode: the write belongs to LaunchDarkly, and this version cannot send it
-    there yet. Refused rather than applied to the cache, which would then diverge."""
+class RateLimited(DeploymentError):
+    """LaunchDarkly's rate limit, passed on with its wait."""
 
-    code = "not_implemented"
-    status = 501
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: float):
+        super().__init__(message)
+        self.headers = {"Retry-After": str(max(1, int(retry_after + 0.999)))}
+
+
+class UpstreamFailed(DeploymentError):
+    """LaunchDarkly is down, unreachable, answered nonsense, or refused our token."""
+
+    code = "upstream_unavailable"
+    status = 502

@@ -54,9 +54,8 @@ and what this module decides where they leave a gap:
   the database's write lock), so two pipelines cannot both make their deployment active,
   nor a retried `started` open two deployments. Rows an event changes are also
   row-locked, against concurrent PATCH edits.
-- Upstream mode: forwarding events to LaunchDarkly arrives with the upstream client;
-  until then they are refused (501 `not_implemented`) rather than recorded in a cache
-  that LaunchDarkly would overwrite.
+- Upstream mode: the event, once valid, is forwarded to LaunchDarkly as it came and not
+  recorded here; the next sync brings its effect into the cache.
 """
 
 from __future__ import annotations
@@ -73,11 +72,11 @@ from typing import Any, Final
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import patching
-from .errors import InvalidRequest, NotFound, UpstreamWriteUnsupported
+from . import patching, upstream
+from .errors import InvalidRequest, NotFound
 from .models import Change, Deployment, DeploymentEvent
 from .representation import MAX_MILLIS, from_millis, to_millis
-from .services import Actor, editing_mode
+from .services import Actor, editing_mode, upstream_error
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +140,20 @@ class EventOutcome:
     opened: bool = False
 
 
-def deployment_event_record(*, event: Any, actor: Actor) -> EventOutcome:
+def _forward(event: dict[str, Any], actor: Actor) -> None:
+    """Upstream mode: LaunchDarkly records the event; the next sync brings its effect into
+    the cache. Recording it here too would diverge from LaunchDarkly's own rules."""
+    client = upstream.client_from_settings()
+    try:
+        client.post_deployment_event(event)
+    except upstream.UpstreamError as error:
+        raise upstream_error(error) from error
+    finally:
+        client.close()
+    logger.info("Deployment event forwarded to LaunchDarkly for %s", actor)
+
+
+def deployment_event_record(*, event: Any, actor: Actor) -> EventOutcome | None:
     """Records one deployment event from a pipeline; the module docstring has the rules.
 
     `actor` is who posted it (a user, or a service's name), for the log.
@@ -150,18 +162,14 @@ def deployment_event_record(*, event: Any, actor: Actor) -> EventOutcome:
       (every problem listed in `errors`), an end before its deployment's start, or
       deployment metadata that the merge would make too large;
     - NotFound (404) for a `custom` event with no deployment of its version to join;
-    - UpstreamWriteUnsupported (501) in upstream mode.
+    - in upstream mode the event is forwarded to LaunchDarkly and None returned; its
+      failures come back as services.upstream_error maps them (429, 502, or
+      LaunchDarkly's own 400/404).
     """
     parsed = _parse_event(event)
     if editing_mode() == Change.Mode.UPSTREAM:
-        # Recording locally would diverge from LaunchDarkly, the source of truth there,
-        # and the next sync would silently drop the event.
-        raise UpstreamWriteUnsupported(
-            "Deployment events cannot be recorded in upstream mode yet: forwarding them "
-            "to LaunchDarkly needs the upstream client, which this version does not have. "
-            "Send them to LaunchDarkly directly, or unset LAUNCHDARKLY_API_TOKEN to "
-            "record them locally."
-        )
+        _forward(event, actor)
+        return None
     now = _now()
     with transaction.atomic():
         _lock_application(parsed)

@@ -366,3 +366,75 @@ class ApiToken(models.Model):
     @property
     def owner_label(self) -> str:
         return self.user.get_username() if self.user_id else f"service:{self.service_name}"
+
+
+class SyncScope(models.Model):
+    """One LaunchDarkly project and environment kept in the cache in upstream mode.
+
+    The checkpoint fields are an unfinished run's place: the window it was walking and
+    the last deployment it cached there, committed with every page, so an interrupted
+    run (Ctrl-C, a crash, a deploy) loses nothing and the next one continues from it.
+    """
+
+    project_key = models.CharField(max_length=256)
+    environment_key = models.CharField(max_length=256)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Every deployment that started before this is in the cache: the end of the last
+    # complete run's range. Incremental runs start here, less an overlap.
+    synced_through = models.DateTimeField(null=True, blank=True)
+    # The unfinished run's range and place.
+    checkpoint_from = models.DateTimeField(null=True, blank=True)
+    checkpoint_to = models.DateTimeField(null=True, blank=True)
+    checkpoint_window_to = models.DateTimeField(null=True, blank=True)
+    checkpoint_after = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        ordering = ["project_key", "environment_key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project_key", "environment_key"], name="unique_sync_scope"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_key}/{self.environment_key}"
+
+    @property
+    def has_checkpoint(self) -> bool:
+        return self.checkpoint_to is not None
+
+
+class SyncRun(models.Model):
+    """One sync of one scope: when, how far, what it found, and how it ended."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        INTERRUPTED = "interrupted", "Interrupted"
+
+    scope = models.ForeignKey(SyncScope, on_delete=models.CASCADE, related_name="runs")
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    full = models.BooleanField(default=False)
+    range_from = models.DateTimeField()
+    range_to = models.DateTimeField()
+    resumed = models.BooleanField(default=False)
+    fetched = models.IntegerField(default=0)
+    created = models.IntegerField(default=0)
+    updated = models.IntegerField(default=0)
+    unchanged = models.IntegerField(default=0)
+    failed = models.IntegerField(default=0)
+    pages = models.IntegerField(default=0)
+    rate_limit_waits = models.IntegerField(default=0)
+    waited_seconds = models.FloatField(default=0)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["scope", "-started_at"], name="sync_run_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.get_status_display()} {self.started_at:%Y-%m-%d %H:%M}"

@@ -17,14 +17,15 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from . import patching
+from . import cache, patching, upstream
 from .errors import (
     DeploymentError,
     InvalidRequest,
     NotFound,
     OptimisticLockingError,
     PatchFailed,
-    UpstreamWriteUnsupported,
+    RateLimited,
+    UpstreamFailed,
 )
 from .models import Change, Deployment
 from .representation import RepresentationError, deployment_rep, parse_deployment
@@ -78,7 +79,9 @@ def deployment_update(
       with one entry in `errors` per offending operation;
     - NotFound (404) for an unknown deployment;
     - OptimisticLockingError (409) when a `test` operation fails;
-    - PatchFailed (422) when the patch cannot be applied to this deployment.
+    - PatchFailed (422) when the patch cannot be applied to this deployment;
+    - in upstream mode also RateLimited (429) and UpstreamFailed (502), with LaunchDarkly's
+      own 400/404/409/422 passed on as above.
     """
     attempt = _Attempt(
         deployment_id=_parse_id(deployment_id),
@@ -91,12 +94,7 @@ def deployment_update(
     try:
         patching.check_policy(patch)
         if editing_mode() == Change.Mode.UPSTREAM:
-            # The upstream client (sync and PATCH to LaunchDarkly) is not built yet;
-            # refusing is honest, editing the cache would diverge from LaunchDarkly.
-            raise UpstreamWriteUnsupported(
-                "Editing in upstream mode needs the LaunchDarkly client, which this "
-                "version does not have yet; unset LAUNCHDARKLY_API_TOKEN to edit locally."
-            )
+            return _apply_upstream(attempt)
         with transaction.atomic():
             return _apply_locally(attempt)
     except (patching.PatchError, DeploymentError) as raised:
@@ -162,6 +160,63 @@ def _apply_locally(attempt: _Attempt) -> Change:
     )
 
 
+def _apply_upstream(attempt: _Attempt) -> Change:
+    """LaunchDarkly applies the patch; the deployment it returns replaces the cached one.
+
+    No row lock is held across the HTTP call (LaunchDarkly's own `test` operations guard
+    against concurrent edits there). A PATCH whose answer was lost is settled by reading
+    the deployment again: stored and recorded if it landed, an error if it did not.
+    """
+    deployment = Deployment.objects.filter(pk=attempt.deployment_id).first()
+    if deployment is None:
+        raise NotFound(
+            f"Deployment {attempt.deployment_id} is not in the cache: sync its scope first"
+        )
+    before = deployment_rep(deployment)
+    client = upstream.client_from_settings()
+    try:
+        returned = client.patch_deployment(
+            str(attempt.deployment_id), attempt.patch, comment=attempt.reason
+        )
+    except upstream.UpstreamPatchUncertain as uncertain:
+        if not (uncertain.landed and uncertain.document):
+            raise UpstreamFailed(uncertain.message) from uncertain
+        returned = uncertain.document
+    except upstream.UpstreamError as error:
+        raise upstream_error(error) from error
+    finally:
+        client.close()
+    try:
+        graph = parse_deployment(returned, project_key=deployment.project_key)
+    except RepresentationError as error:
+        raise UpstreamFailed(
+            f"LaunchDarkly returned a deployment that is not valid: {error}"
+        ) from error
+    with transaction.atomic():
+        cache.cache_graphs([graph])
+        after = deployment_rep(Deployment.objects.get(pk=attempt.deployment_id))
+        return Change.objects.create(
+            **_attempt_fields(attempt),
+            before=before,
+            after=after,
+            inverse_patch=patching.invert_patch(before, after),
+            outcome=Change.Outcome.APPLIED,
+            upstream_status=200,
+        )
+
+
+def upstream_error(error: upstream.UpstreamError) -> DeploymentError:
+    """LaunchDarkly's failure as this API's error: its own code where it gave one."""
+    if isinstance(error, upstream.UpstreamRejected):
+        kind = {409: OptimisticLockingError, 422: PatchFailed}.get(error.status, InvalidRequest)
+        return kind(error.message, errors=error.errors or None)
+    if isinstance(error, upstream.UpstreamNotFound):
+        return NotFound(error.message)
+    if isinstance(error, upstream.UpstreamRateLimited):
+        return RateLimited(error.message, retry_after=error.retry_after)
+    return UpstreamFailed(error.message)
+
+
 def _editable_values(document: dict, project_key: str) -> dict[str, Any]:
     """Model values of the editable fields, after re-validating the whole document."""
     try:
@@ -191,7 +246,8 @@ FAILURE_OUTCOMES = {
     NotFound: Change.Outcome.NOT_FOUND,
     OptimisticLockingError: Change.Outcome.CONFLICT,
     PatchFailed: Change.Outcome.FAILED,
-    UpstreamWriteUnsupported: Change.Outcome.UPSTREAM_ERROR,
+    RateLimited: Change.Outcome.UPSTREAM_ERROR,
+    UpstreamFailed: Change.Outcome.UPSTREAM_ERROR,
 }
 
 
@@ -200,6 +256,9 @@ def _record_failure(attempt: _Attempt, error: DeploymentError) -> None:
     Change.objects.create(
         **_attempt_fields(attempt),
         outcome=FAILURE_OUTCOMES.get(type(error), Change.Outcome.FAILED),
+        upstream_status=getattr(error.__cause__, "status", None)
+        if isinstance(error.__cause__, upstream.UpstreamError)
+        else None,
         error_code=error.code,
         error_message=error.message,
         error_details=error.errors or None,

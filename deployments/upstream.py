@@ -33,6 +33,9 @@ VERSION = "0.1.0"
 PREFIX = "/api/v2/engineering-insights"
 EXPAND_ALL = "pullRequests,flagReferences"
 PAGE_SIZE = 100  # LaunchDarkly's maximum
+# (connect, read) seconds: a connection is quick or not coming; a full expanded page
+# can take LaunchDarkly a while.
+DEFAULT_TIMEOUT = (3.05, 30.0)
 
 
 # ---------------------------------------------------------------------------
@@ -120,15 +123,35 @@ class CallStats:
 # The client
 
 
+class NotConfigured(Exception):
+    """Upstream mode needs LAUNCHDARKLY_API_TOKEN."""
+
+
+def client_from_settings() -> LaunchDarklyClient:
+    """A client for LAUNCHDARKLY_BASE_URL with LAUNCHDARKLY_API_TOKEN, read now.
+    Raises NotConfigured without a token."""
+    from django.conf import settings
+
+    if not settings.LAUNCHDARKLY_API_TOKEN:
+        raise NotConfigured("LAUNCHDARKLY_API_TOKEN is not set: this dashboard is in local mode")
+    return LaunchDarklyClient(
+        base_url=settings.LAUNCHDARKLY_BASE_URL,
+        token=settings.LAUNCHDARKLY_API_TOKEN,
+        timeout=DEFAULT_TIMEOUT,
+    )
+
+
 @dataclass
 class LaunchDarklyClient:
     base_url: str
     token: str = field(repr=False)
-    timeout: tuple[float, float] = (3.05, 30.0)
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
     stats: CallStats = field(default_factory=CallStats)
+
+    page_size: int = PAGE_SIZE
 
     def __post_init__(self) -> None:
         self.session = requests.Session()
@@ -153,7 +176,7 @@ class LaunchDarklyClient:
         environment_key: str,
         from_ms: int | None = None,
         to_ms: int | None = None,
-        limit: int = PAGE_SIZE,
+        limit: int | None = None,
         expand: str = EXPAND_ALL,
         after: str | None = None,
     ) -> dict[str, Any]:
@@ -161,7 +184,7 @@ class LaunchDarklyClient:
         params: dict[str, Any] = {
             "projectKey": project_key,
             "environmentKey": environment_key,
-            "limit": limit,
+            "limit": limit or self.page_size,
         }
         if expand:
             params["expand"] = expand

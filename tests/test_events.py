@@ -5,19 +5,21 @@ epoch milliseconds unless a test is about the default ("when it is processed").
 """
 
 import functools
+import json
 from datetime import timedelta
 
 import pytest
 from django.db.models import F
 
 from deployments import patching
-from deployments.errors import InvalidRequest, NotFound, UpstreamWriteUnsupported
+from deployments.errors import InvalidRequest, NotFound
 from deployments.events import (
     DUPLICATE_WINDOW,
     deployment_event_record,
 )
 from deployments.models import Change, Deployment, DeploymentEvent
 from deployments.representation import MAX_MILLIS, deployment_rep, from_millis
+from tests.fault_server import Answer, FaultServer
 from tests.schema import assert_valid
 from tests.threads import run_in_threads
 
@@ -471,18 +473,37 @@ def test_an_event_that_is_not_an_object_is_refused(body):
 # modes and history
 
 
-def test_upstream_mode_refuses_events_and_records_nothing(settings):
-    settings.LAUNCHDARKLY_API_TOKEN = "api-upstream-token"
+def test_upstream_mode_forwards_events_and_records_nothing_here(settings, monkeypatch):
+    with FaultServer([Answer(status=201)]) as launchdarkly:
+        settings.LAUNCHDARKLY_API_TOKEN = "api-upstream-token"
+        settings.LAUNCHDARKLY_BASE_URL = launchdarkly.url
+        body = event("started", eventTime=T0)
 
-    with pytest.raises(UpstreamWriteUnsupported) as raised:
-        record("started", eventTime=T0)
-    # Validation still comes first: a bad body is a bad body in any mode.
-    with pytest.raises(InvalidRequest):
-        record("started", eventTime="soon")
+        assert deployment_event_record(event=body, actor="ci") is None
+        # Validation still comes first: a bad body is a bad body in any mode.
+        with pytest.raises(InvalidRequest):
+            record("started", eventTime="soon")
 
-    assert (raised.value.status, raised.value.code) == (501, "not_implemented")
-    assert "LAUNCHDARKLY_API_TOKEN" in raised.value.message
+    (request,) = launchdarkly.received
+    assert (request.method, request.path) == (
+        "POST",
+        "/api/v2/engineering-insights/deployment-events",
+    )
+    assert json.loads(request.body) == body
+    assert request.headers["Authorization"] == "api-upstream-token"
     assert not Deployment.objects.exists() and not DeploymentEvent.objects.exists()
+
+
+def test_upstream_mode_passes_on_launchdarklys_refusal(settings):
+    refusal = {"code": "invalid_request", "message": "bad", "errors": []}
+    with FaultServer([Answer(status=400, body=refusal)]) as launchdarkly:
+        settings.LAUNCHDARKLY_API_TOKEN = "api-upstream-token"
+        settings.LAUNCHDARKLY_BASE_URL = launchdarkly.url
+
+        with pytest.raises(InvalidRequest) as raised:
+            record("started", eventTime=T0)
+
+    assert "bad" in raised.value.message
 
 
 def test_events_write_no_change_log_their_rows_are_the_history():

@@ -6,7 +6,6 @@ from deployments.errors import (
     NotFound,
     OptimisticLockingError,
     PatchFailed,
-    UpstreamWriteUnsupported,
 )
 from deployments.models import Change, Deployment
 from deployments.representation import deployment_rep
@@ -212,19 +211,3 @@ def test_only_applied_changes_can_be_reverted(make_deployment, captain):
         deployment_revert(change_id=Change.objects.get().pk, actor=captain)
     with pytest.raises(NotFound):
         deployment_revert(change_id=999999, actor=captain)
-
-
-def test_upstream_mode_refuses_local_edits(make_deployment, captain, settings):
-    settings.LAUNCHDARKLY_API_TOKEN = "api-token"
-    deployment = make_deployment()
-
-    with pytest.raises(UpstreamWriteUnsupported):
-        deployment_update(
-            deployment_id=deployment.id,
-            patch=[{"op": "replace", "path": "/archived", "value": True}],
-            actor=captain,
-        )
-
-    assert Deployment.objects.get().archived is False
-    change = Change.objects.get()
-    assert (change.mode, change.outcome) == (Change.Mode.UPSTREAM, Change.Outcome.UPSTREAM_ERROR)

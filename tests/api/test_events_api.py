@@ -17,6 +17,7 @@ from deployments import patching
 from deployments.models import Change, Deployment, DeploymentEvent
 from deployments.representation import deployment_rep, from_millis
 from tests.api.conftest import LaunchDarklyClient
+from tests.fault_server import Answer, FaultServer
 from tests.reference import load_reference
 from tests.schema import assert_valid
 
@@ -276,14 +277,27 @@ def test_only_post_is_allowed(api):
     assert response.status_code == 405
 
 
-def test_upstream_mode_refuses_events_until_they_can_be_forwarded(api, settings):
-    settings.LAUNCHDARKLY_API_TOKEN = "api-upstream-token"
+def test_upstream_mode_forwards_the_event_and_answers_201(api, settings):
+    with FaultServer([Answer(status=201)]) as launchdarkly:
+        settings.LAUNCHDARKLY_API_TOKEN = "api-upstream-token"
+        settings.LAUNCHDARKLY_BASE_URL = launchdarkly.url
 
-    response = api.post(PATH, event("started", eventTime=T0))
+        response = api.post(PATH, event("started", eventTime=T0))
 
-    assert response.status_code == 501
-    assert response.json()["code"] == "not_implemented"
-    assert "upstream mode" in response.json()["message"]
+    assert response.status_code == 201
+    assert len(launchdarkly.received) == 1
+    assert nothing_recorded()
+
+
+def test_upstream_mode_answers_502_when_launchdarkly_is_down(api, settings):
+    with FaultServer([Answer(status=503, body={"message": "maintenance"})]) as launchdarkly:
+        settings.LAUNCHDARKLY_API_TOKEN = "api-upstream-token"
+        settings.LAUNCHDARKLY_BASE_URL = launchdarkly.url
+
+        response = api.post(PATH, event("started", eventTime=T0))
+
+    assert response.status_code == 502
+    assert response.json()["code"] == "upstream_unavailable"
     assert nothing_recorded()
 
 

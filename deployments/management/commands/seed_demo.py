@@ -7,9 +7,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from tqdm import tqdm
 
 from deployments import demo
+from deployments.management.progress import progress_bar
 from deployments.models import Deployment, PullRequest
 
 
@@ -64,12 +64,8 @@ class Command(BaseCommand):
     ) -> None:
         end = _parse_now(now)
         began = time.perf_counter()
-        # disable=None lets tqdm stay quiet when stderr is not a terminal.
-        with tqdm(
-            total=deployments,
-            unit=" deployments",
-            file=_Unterminated(self.stderr),
-            disable=True if verbosity == 0 else None,
+        with progress_bar(
+            self.stderr, quiet=verbosity == 0, total=deployments, unit=" deployments"
         ) as bar:
             try:
                 result = demo.demo_seed(
@@ -100,20 +96,6 @@ class Command(BaseCommand):
             f"{result.rows:,} rows in {elapsed:.1f} s "
             f"(seed {seed}, history to {end.isoformat(timespec='seconds')})."
         )
-
-
-class _Unterminated:
-    """The command's stderr for tqdm, which draws with carriage returns: Django's
-    OutputWrapper would end every draw with a newline."""
-
-    def __init__(self, wrapper):
-        self.wrapper = wrapper
-
-    def write(self, text: str) -> None:
-        self.wrapper.write(text, ending="")
-
-    def flush(self) -> None:
-        self.wrapper.flush()
 
 
 def _parse_now(value: str | None) -> datetime:

@@ -1,0 +1,217 @@
+"""Upstream mode: keeping the cache in step with LaunchDarkly, one scope at a time.
+
+A run walks its range in windows of `WINDOW` (LaunchDarkly's list answers a `from`/`to`
+window, 7 days by default), newest first, page by page (`limit=100`, both expansions),
+and upserts each page in bulk. Each page commits together with the scope's checkpoint
+(window and `after` cursor), so an interrupted run loses nothing: the next run of the
+scope continues where it stopped. Memory holds one page at a time.
+
+Ranges: a first run (or `full`) reaches back `FULL_HISTORY`; later runs start where the
+last complete one ended, less `OVERLAP` for deployments that started then but arrived
+late; `since` overrides both.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from . import cache
+from .models import Deployment, SyncRun, SyncScope
+from .queries import DEPLOYMENT_COLUMNS
+from .representation import RepresentationError, parse_deployment, to_millis
+from .upstream import LaunchDarklyClient, UpstreamError, UpstreamRejected
+
+logger = logging.getLogger(__name__)
+
+WINDOW = timedelta(days=7)
+OVERLAP = timedelta(hours=1)
+FULL_HISTORY = timedelta(days=730)
+ONE_MS = timedelta(milliseconds=1)
+
+Progress = Callable[[SyncRun], None]
+
+
+def sync_scopes_ensure(pairs: str) -> list[SyncScope]:
+    """Scopes for "project/environment" pairs (comma-separated), creating missing ones.
+    Raises ValueError naming a pair that is not project/environment."""
+    scopes = []
+    for pair in filter(None, (item.strip() for item in pairs.split(","))):
+        project_key, slash, environment_key = pair.partition("/")
+        if not slash or not project_key or not environment_key or "/" in environment_key:
+            raise ValueError(f"{pair!r} is not project/environment (e.g. default/production)")
+        scope, _ = SyncScope.objects.get_or_create(
+            project_key=project_key, environment_key=environment_key
+        )
+        scopes.append(scope)
+    return scopes
+
+
+def sync_scope_run(
+    *,
+    scope: SyncScope,
+    client: LaunchDarklyClient,
+    full: bool = False,
+    since: datetime | None = None,
+    now: datetime | None = None,
+    progress: Progress = lambda run: None,
+) -> SyncRun:
+    """Brings one scope up to date and returns the recorded run.
+
+    Upstream failures do not raise: the run is recorded as failed with LaunchDarkly's
+    message, and its checkpoint stays for the next run. A deployment LaunchDarkly sends
+    that does not parse is skipped and counted as failed. KeyboardInterrupt marks the
+    run interrupted and propagates.
+    """
+    now = now or timezone.now()
+    resume = scope.has_checkpoint and not full and since is None
+    if resume:
+        range_from, range_to = scope.checkpoint_from, scope.checkpoint_to
+        window_to, after = scope.checkpoint_window_to, scope.checkpoint_after
+    else:
+        range_to = now
+        if since is not None:
+            range_from = since
+        elif full or scope.synced_through is None:
+            range_from = now - FULL_HISTORY
+        else:
+            range_from = scope.synced_through - OVERLAP
+        window_to, after = range_to, ""
+        _save_checkpoint(scope, range_from, range_to, window_to, "")
+    run = SyncRun.objects.create(
+        scope=scope, full=full, range_from=range_from, range_to=range_to, resumed=resume
+    )
+    stats_before = (client.stats.rate_limit_waits, client.stats.waited_seconds)
+    try:
+        for window_from, window_to_now in _windows(range_from, window_to):
+            _sync_window(scope, run, client, window_from, window_to_now, after, progress)
+            after = ""
+            _save_checkpoint(scope, range_from, range_to, window_from - ONE_MS, "")
+        run.status = SyncRun.Status.SUCCEEDED
+        scope.synced_through = range_to
+        _save_checkpoint(scope, None, None, None, "", extra=("synced_through",))
+    except UpstreamError as error:
+        run.status = SyncRun.Status.FAILED
+        run.error = error.message
+        logger.warning("Sync of %s failed: %s", scope, error.message)
+    except KeyboardInterrupt:
+        run.status = SyncRun.Status.INTERRUPTED
+        run.error = "Interrupted; the next run continues from the checkpoint"
+        raise
+    finally:
+        run.rate_limit_waits = client.stats.rate_limit_waits - stats_before[0]
+        run.waited_seconds = client.stats.waited_seconds - stats_before[1]
+        run.finished_at = timezone.now()
+        run.save()
+    return run
+
+
+def _windows(range_from: datetime, window_to: datetime) -> Iterator[tuple[datetime, datetime]]:
+    """[from, to] windows of at most WINDOW, newest first, not overlapping."""
+    while window_to >= range_from:
+        window_from = max(range_from, window_to - WINDOW + ONE_MS)
+        yield window_from, window_to
+        window_to = window_from - ONE_MS
+
+
+def _sync_window(
+    scope: SyncScope,
+    run: SyncRun,
+    client: LaunchDarklyClient,
+    window_from: datetime,
+    window_to: datetime,
+    after: str,
+    progress: Progress,
+) -> None:
+    while True:
+        try:
+            page = client.list_deployments(
+                project_key=scope.project_key,
+                environment_key=scope.environment_key,
+                from_ms=to_millis(window_from),
+                to_ms=to_millis(window_to),
+                after=after or None,
+            )
+        except UpstreamRejected:
+            if not after:
+                raise
+            # The checkpoint's cursor no longer names a deployment there: walk the
+            # window again from its start (upserts make that harmless).
+            logger.info("Sync of %s: cursor %s refused, restarting its window", scope, after)
+            after = ""
+            continue
+        items = page.get("items") or []
+        if items:
+            after = str(items[-1].get("id", ""))
+            _store_page(scope, run, items, window_to, after)
+            progress(run)
+        if not items or not _has_next(page):
+            return
+
+
+def _store_page(
+    scope: SyncScope, run: SyncRun, items: list, window_to: datetime, after: str
+) -> None:
+    graphs = []
+    for position, item in enumerate(items):
+        try:
+            graphs.append(parse_deployment(item, project_key=scope.project_key))
+        except RepresentationError as error:
+            run.failed += 1
+            run.error = f"items[{position}] of a page: {error}"[:2000]
+            logger.warning("Sync of %s skipped a deployment: %s", scope, error)
+    with transaction.atomic():
+        unchanged = _unchanged(graphs)
+        written = cache.cache_graphs(graphs)
+        run.fetched += len(items)
+        run.pages += 1
+        run.created += written.created
+        run.updated += written.updated - unchanged
+        run.unchanged += unchanged
+        run.save()
+        _save_checkpoint(scope, scope.checkpoint_from, scope.checkpoint_to, window_to, after)
+
+
+def _unchanged(graphs: list) -> int:
+    """How many of the page's deployments the cache already holds exactly so (their own
+    columns; a pull request edited upstream alone is counted as unchanged)."""
+    incoming = {graph.deployment.id: graph.deployment for graph in graphs}
+    same = 0
+    for row in Deployment.objects.filter(id__in=list(incoming)).values(*DEPLOYMENT_COLUMNS):
+        deployment = incoming[row["id"]]
+        if all(getattr(deployment, column) == value for column, value in row.items()):
+            same += 1
+    return same
+
+
+def _has_next(page: dict) -> bool:
+    links = page.get("_links")
+    return isinstance(links, dict) and isinstance(links.get("next"), dict)
+
+
+def _save_checkpoint(
+    scope: SyncScope,
+    range_from: datetime | None,
+    range_to: datetime | None,
+    window_to: datetime | None,
+    after: str,
+    *,
+    extra: tuple[str, ...] = (),
+) -> None:
+    scope.checkpoint_from = range_from
+    scope.checkpoint_to = range_to
+    scope.checkpoint_window_to = window_to
+    scope.checkpoint_after = after
+    scope.save(
+        update_fields=[
+            "checkpoint_from",
+            "checkpoint_to",
+            "checkpoint_window_to",
+            "checkpoint_after",
+            *extra,
+        ]
+    )
