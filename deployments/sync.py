@@ -8,7 +8,8 @@ scope continues where it stopped. Memory holds one page at a time.
 
 Ranges: a first run (or `full`) reaches back `FULL_HISTORY`; later runs start where the
 last complete one ended, less `OVERLAP` for deployments that started then but arrived
-late; `since` overrides both.
+late; `since` overrides both. An interrupted run's checkpoint is resumed by the next
+run, whatever it was asked, unless that one must reach further back.
 """
 
 from __future__ import annotations
@@ -68,20 +69,27 @@ def sync_scope_run(
     run interrupted and propagates.
     """
     now = now or timezone.now()
-    resume = scope.has_checkpoint and not full and since is None
+    if since is not None:
+        range_from = since
+    elif full or scope.synced_through is None:
+        range_from = now - FULL_HISTORY
+    else:
+        range_from = scope.synced_through - OVERLAP
+    # An interrupted run is finished first, unless this one must reach further back.
+    resume = scope.has_checkpoint and range_from >= scope.checkpoint_from
     if resume:
         range_from, range_to = scope.checkpoint_from, scope.checkpoint_to
         window_to, after = scope.checkpoint_window_to, scope.checkpoint_after
     else:
         range_to = now
-        if since is not None:
-            range_from = since
-        elif full or scope.synced_through is None:
-            range_from = now - FULL_HISTORY
-        else:
-            range_from = scope.synced_through - OVERLAP
         window_to, after = range_to, ""
         _save_checkpoint(scope, range_from, range_to, window_to, "")
+    # A run still "running" here is one whose process died (killed, crashed, redeployed).
+    SyncRun.objects.filter(scope=scope, status=SyncRun.Status.RUNNING).update(
+        status=SyncRun.Status.INTERRUPTED,
+        error="The process ended before the run finished; its checkpoint was kept",
+        finished_at=now,
+    )
     run = SyncRun.objects.create(
         scope=scope, full=full, range_from=range_from, range_to=range_to, resumed=resume
     )
