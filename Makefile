@@ -18,13 +18,23 @@ $(INSTALLED): pyproject.toml
 
 install: $(INSTALLED)
 
+# Local mode seeds demo data into an empty database; upstream mode (a LaunchDarkly token
+# in the environment) syncs the configured scopes instead. The tasks worker runs beside
+# the web server and stops with it.
 run: install
 	$(MANAGE) migrate --no-input
-	$(MANAGE) seed_demo --if-empty --deployments $(DEMO_DEPLOYMENTS)
+	@if [ -n "$$LAUNCHDARKLY_API_TOKEN" ]; then \
+		echo "Upstream mode: syncing from $${LAUNCHDARKLY_BASE_URL:-https://app.launchdarkly.com} instead of seeding demo data"; \
+		$(MANAGE) sync_deployments || echo "The sync did not complete; the dashboard serves the cache as it is."; \
+	else \
+		$(MANAGE) seed_demo --if-empty --deployments $(DEMO_DEPLOYMENTS); \
+	fi
 	$(MANAGE) create_demo_users
 	@echo
 	@echo "Deployments dashboard: http://127.0.0.1:8000/  (sign in with a login above)"
 	@echo
+	$(MANAGE) db_worker --no-startup-delay >/dev/null 2>&1 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(MANAGE) runserver 127.0.0.1:8000
 
 lint: install

@@ -5,6 +5,7 @@ from datetime import datetime
 from datetime import time as clock
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -28,7 +29,8 @@ class Command(BaseCommand):
             action="append",
             default=[],
             metavar="PROJECT/ENVIRONMENT",
-            help="sync this scope (created if new); default: every enabled scope",
+            help="sync this scope (created if new); default: every enabled scope, after "
+            "creating those LAUNCHDARKLY_SYNC_SCOPES names",
         )
         parser.add_argument(
             "--full", action="store_true", help="walk the whole history again (two years)"
@@ -60,6 +62,11 @@ class Command(BaseCommand):
         except NotConfigured as error:
             raise CommandError(f"Sync needs upstream mode: {error}") from error
         client.page_size = page_size
+        try:
+            # The scopes LAUNCHDARKLY_SYNC_SCOPES names exist before any run.
+            sync_scopes_ensure(settings.LAUNCHDARKLY_SYNC_SCOPES)
+        except ValueError as error:
+            raise CommandError(f"LAUNCHDARKLY_SYNC_SCOPES: {error}") from error
         try:
             scopes = sync_scopes_ensure(",".join(scope)) if scope else None
         except ValueError as error:
