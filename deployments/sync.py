@@ -2,9 +2,10 @@
 
 A run walks its range in windows of `WINDOW` (LaunchDarkly's list answers a `from`/`to`
 window, 7 days by default), newest first, page by page (`limit=100`, both expansions),
-and upserts each page in bulk. Each page commits together with the scope's checkpoint
-(window and `after` cursor), so an interrupted run loses nothing: the next run of the
-scope continues where it stopped. Memory holds one page at a time.
+and upserts each page in bulk while the next pages are fetched in a background thread.
+Each page commits together with the scope's checkpoint (window and `after` cursor), so
+an interrupted run loses nothing: the next run of the scope continues where it
+stopped. Memory holds a few pages at a time.
 
 Ranges: a first run (or `full`) reaches back `FULL_HISTORY`; later runs start where the
 last complete one ended, less `OVERLAP` for deployments that started then but arrived
@@ -15,7 +16,10 @@ run, whatever it was asked, unless that one must reach further back.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -33,6 +37,8 @@ WINDOW = timedelta(days=7)
 OVERLAP = timedelta(hours=1)
 FULL_HISTORY = timedelta(days=730)
 ONE_MS = timedelta(milliseconds=1)
+# Pages fetched ahead of the one being stored: enough to keep both busy, and memory flat.
+PREFETCH_PAGES = 2
 
 Progress = Callable[[SyncRun], None]
 
@@ -95,10 +101,14 @@ def sync_scope_run(
     )
     stats_before = (client.stats.rate_limit_waits, client.stats.waited_seconds)
     try:
-        for window_from, window_to_now in _windows(range_from, window_to):
-            _sync_window(scope, run, client, window_from, window_to_now, after, progress)
-            after = ""
-            _save_checkpoint(scope, range_from, range_to, window_from - ONE_MS, "")
+        pages = _pages(scope, client, range_from, window_to, after)
+        for step in prefetched(pages, depth=PREFETCH_PAGES):
+            if step.items:
+                _store_page(scope, run, step.items, step.window_to, step.after)
+                progress(run)
+            if step.window_done:
+                # The next window starts below this one; no cursor yet.
+                _save_checkpoint(scope, range_from, range_to, step.window_from - ONE_MS, "")
         run.status = SyncRun.Status.SUCCEEDED
         scope.synced_through = range_to
         _save_checkpoint(scope, None, None, None, "", extra=("synced_through",))
@@ -126,39 +136,92 @@ def _windows(range_from: datetime, window_to: datetime) -> Iterator[tuple[dateti
         window_to = window_from - ONE_MS
 
 
-def _sync_window(
+@dataclass(frozen=True)
+class _Step:
+    """One page of a window (`items`, and the cursor after it), or a window's end."""
+
+    window_from: datetime
+    window_to: datetime
+    items: list = field(default_factory=list)
+    after: str = ""
+    window_done: bool = False
+
+
+def _pages(
     scope: SyncScope,
-    run: SyncRun,
     client: LaunchDarklyClient,
-    window_from: datetime,
+    range_from: datetime,
     window_to: datetime,
     after: str,
-    progress: Progress,
-) -> None:
-    while True:
+) -> Iterator[_Step]:
+    """Every page of the range, window by window, newest first, then each window's end."""
+    for window_from, window_to_now in _windows(range_from, window_to):
+        while True:
+            try:
+                page = client.list_deployments(
+                    project_key=scope.project_key,
+                    environment_key=scope.environment_key,
+                    from_ms=to_millis(window_from),
+                    to_ms=to_millis(window_to_now),
+                    after=after or None,
+                )
+            except UpstreamRejected:
+                if not after:
+                    raise
+                # The checkpoint's cursor no longer names a deployment there: walk the
+                # window again from its start (upserts make that harmless).
+                logger.info("Sync of %s: cursor %s refused, restarting its window", scope, after)
+                after = ""
+                continue
+            items = page.get("items") or []
+            if items:
+                after = str(items[-1].get("id", ""))
+                yield _Step(window_from, window_to_now, items, after)
+            if not items or not _has_next(page):
+                break
+        after = ""
+        yield _Step(window_from, window_to_now, window_done=True)
+
+
+def prefetched(steps: Iterator, *, depth: int) -> Iterator:
+    """`steps`, produced in a background thread up to `depth` ahead of the consumer.
+
+    Fetching the next page overlaps storing this one (HTTP wait and database writes in
+    parallel); the bounded queue keeps memory flat. The producer's exceptions are raised
+    here, in order; when the consumer stops early the producer stops too.
+    """
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    finished = object()
+
+    def produce() -> None:
         try:
-            page = client.list_deployments(
-                project_key=scope.project_key,
-                environment_key=scope.environment_key,
-                from_ms=to_millis(window_from),
-                to_ms=to_millis(window_to),
-                after=after or None,
-            )
-        except UpstreamRejected:
-            if not after:
-                raise
-            # The checkpoint's cursor no longer names a deployment there: walk the
-            # window again from its start (upserts make that harmless).
-            logger.info("Sync of %s: cursor %s refused, restarting its window", scope, after)
-            after = ""
-            continue
-        items = page.get("items") or []
-        if items:
-            after = str(items[-1].get("id", ""))
-            _store_page(scope, run, items, window_to, after)
-            progress(run)
-        if not items or not _has_next(page):
-            return
+            for step in steps:
+                while not stop.is_set():
+                    try:
+                        handoff.put((step, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            handoff.put((finished, None))
+        except BaseException as error:  # handed to the consumer, which raises it
+            handoff.put((None, error))
+
+    producer = threading.Thread(target=produce, name="sync-prefetch", daemon=True)
+    producer.start()
+    try:
+        while True:
+            step, error = handoff.get()
+            if error is not None:
+                raise error
+            if step is finished:
+                return
+            yield step
+    finally:
+        stop.set()
+        producer.join(timeout=5)
 
 
 def _store_page(
