@@ -306,7 +306,7 @@ class LaunchDarklyClient:
             raise UpstreamUnavailable(
                 f"LaunchDarkly could not be reached: {type(error).__name__}"
             ) from None
-        return _interpret(response, expect_body=expect_body)
+        return _interpret(response, expect_body=expect_body, secret=self.token)
 
     def _url(self, path: str) -> str:
         # `_links` hrefs are absolute paths on the same host; anything else is refused,
@@ -364,12 +364,14 @@ def _where(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _interpret(response: requests.Response, *, expect_body: bool) -> Any:
+def _interpret(response: requests.Response, *, expect_body: bool, secret: str) -> Any:
     status = response.status_code
     if 200 <= status < 300:
         return _json(response) if expect_body else None
-    body = _error_body(response)
-    message = body.get("message") or response.reason or f"HTTP {status}"
+    # An error body can echo the request (a proxy's diagnostic page, a debug handler):
+    # the token is cut out before any of it reaches a message, a log or the change log.
+    body = _error_body(response, secret)
+    message = body.get("message") or _redacted(response.reason or "", secret) or f"HTTP {status}"
     if status in (401, 403):
         # Loudly: an expired or revoked token stops every sync until someone acts.
         logger.error("LaunchDarkly refused the API token: %s %s", status, message)
@@ -406,12 +408,24 @@ def _json(response: requests.Response) -> Any:
         ) from None
 
 
-def _error_body(response: requests.Response) -> dict:
+def _error_body(response: requests.Response, secret: str) -> dict:
     try:
-        body = response.json()
+        body = json.loads(_redacted(response.text, secret))
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+REDACTED = "[API token]"
+
+
+def _redacted(text: str, secret: str) -> str:
+    """`text` without the token, even where it is JSON-escaped or quoted."""
+    if not secret:
+        return text
+    for form in {secret, json.dumps(secret)[1:-1]}:
+        text = text.replace(form, REDACTED)
+    return text
 
 
 def _retry_after(response: requests.Response, *, now: float | None = None) -> float:
