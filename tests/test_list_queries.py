@@ -492,3 +492,25 @@ def test_postgresql_serves_the_search_from_trigram_indexes():
     }
     # The expression Django's `icontains` compares, or the planner cannot use them.
     assert all("gin (upper(" in text and "gin_trgm_ops" in text for text in definitions.values())
+
+
+def _plan(queryset) -> str:
+    sql, params = queryset.query.sql_with_params()
+    explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The test tables are tiny: a sequential scan would win whatever the indexes.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(explain + sql, params)
+        return "\n".join(str(row) for row in cursor.fetchall())
+
+
+def test_an_application_filter_without_a_project_is_counted_from_its_index():
+    for index in range(20):
+        deployment(application_key=f"app-{index % 4}", minutes_ago=index + 1)
+    where = ListFilter(application_keys=("app-1",), statuses=("finished",), kinds=("forward",))
+
+    counted = listing.matching(where).values("id")[: listing.COUNT_CAP + 1]
+
+    assert "deployment_live_app_idx" in _plan(counted)
+    assert listing.capped_count(listing.matching(where)) == 5
