@@ -134,6 +134,9 @@ class DeploymentListForm(forms.Form):
         label="Per page",
     )
     cursor = forms.CharField(required=False, max_length=1_000, label="Page link")
+    # `count=1`: count a text search's matches in this request rather than in a second
+    # one (the page's link for browsers without JavaScript).
+    count = forms.BooleanField(required=False)
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -181,6 +184,7 @@ class ListRequest:
     start: date | None = None  # the custom range, as days
     end: date | None = None
     archived: str = ARCHIVED_HIDDEN
+    count_now: bool = False  # count a text search's matches now, not in a second request
     errors: list[tuple[str, str]] = field(default_factory=list)  # (field label, message)
 
     def params(self, **changes: Any) -> list[tuple[str, str]]:
@@ -253,6 +257,7 @@ def parse_list_request(query: QueryDict, *, now: datetime | None = None) -> List
         start=start if period == CUSTOM else None,
         end=end if period == CUSTOM else None,
         archived=archived,
+        count_now=bool(data.get("count")),
         errors=[
             (_label(form, name), message)
             for name, messages in form.errors.items()

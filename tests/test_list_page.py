@@ -575,3 +575,84 @@ def test_a_bad_date_leaves_the_other_date_in_force(viewer):
     assert row_ids(response) == [str(old.id)]
     assert "<strong>From</strong>: Enter a valid date." in body(response)
     assert 'value="31/12/2024"' in body(response)
+
+
+# ---------------------------------------------------------------------------
+# The form's behaviour in a browser, as the markup sets it up (tests/browser/test_list.py
+# drives it)
+
+
+def test_the_search_submits_as_typed_and_its_blur_sends_nothing(viewer):
+    page = body(viewer.get(URL))
+
+    form = re.search(r'<form id="deployment-filters"[^>]*>', page).group()
+    trigger = re.search(r'hx-trigger="([^"]*)"', form).group(1)
+    parts = [part.strip() for part in trigger.split(",")]
+    assert "input changed delay:300ms from:#filter-q" in parts
+    # Change events bubble to the form: every field's but the search box's, whose change
+    # (on blur) would repeat the request its typing already sent.
+    assert "change[target.name!='q']" in parts and "change" not in parts
+    assert 'hx-sync="this:replace"' in form
+
+
+@pytest.mark.parametrize(
+    ("params", "is_open", "summary"),
+    [
+        ({}, False, "Filters</summary>"),
+        ({"q": "billing"}, False, "Filters</summary>"),
+        ({"status": ["failed", "started"], "sort": "duration"}, True, "(2 in use)"),
+        ({"period": "all"}, True, "(1 in use)"),
+        ({"size": "37"}, True, "Filters</summary>"),
+    ],
+)
+def test_the_filter_panel_starts_open_when_its_fields_are_in_use(viewer, params, is_open, summary):
+    page = body(viewer.get(URL, params))
+
+    panel = re.search(r'<details id="filter-panel"[^>]*>', page).group()
+    assert (" open" in panel) is is_open
+    assert summary in page
+    # Whatever the server says, the search box and the submit button stay outside it.
+    assert page.index('id="filter-q"') < page.index(panel) > page.index("Apply filters")
+
+
+def test_without_javascript_a_searchs_count_is_a_link_away(viewer):
+    for index in range(30):
+        pull_request(deployment(minutes_ago=index + 1), title="Retry webhooks")
+
+    page = body(viewer.get(URL, {"q": "retry"}))
+
+    assert "More than 25" in page
+    href = re.search(r'<a class="count-link" href="([^"]*)">\(count them\)</a>', page)
+    assert href and "count=1" in href.group(1)
+    counted = viewer.get(href.group(1).replace("&amp;", "&"))
+    counted_page = body(counted)
+    assert "<strong>30</strong> deployments" in counted_page
+    assert 'hx-trigger="load"' not in counted_page
+    # The count is asked for once: the page's other links leave it out (the next page
+    # carries the count in its cursor).
+    assert "count=1" not in (link(counted, "next") or "")
+    assert "count=1" not in counted_page.split('id="results"', 1)[1]
+
+
+@pytest.mark.parametrize("params", [{}, {"status": "finished", "kind": "forward"}, {"q": "retry"}])
+@pytest.mark.parametrize("headers", [{}, {"HX-Request": "true", "HX-Target": "results"}])
+def test_the_query_count_is_the_same_for_25_or_100_rows(
+    viewer, django_assert_max_num_queries, params, headers
+):
+    for index in range(120):
+        row = deployment(minutes_ago=index + 1)
+        flag(row, "f", added=1)
+        pull_request(row, title="Retry webhooks")
+    # The filter choices and this scope's status counts are cached from here on.
+    viewer.get(URL, params)
+
+    # Session, user, groups; the rows and the count; a search also plans itself first.
+    limit = 6 if "q" in params else 5
+    counts = []
+    for size in (25, 100):
+        with django_assert_max_num_queries(limit) as queries:
+            response = viewer.get(URL, {**params, "size": size, "count": "1"}, headers=headers)
+        counts.append(len(queries))
+        assert len(row_ids(response)) == size
+        assert "<strong>120</strong> deployments" in body(response)
+    assert counts[0] == counts[1]

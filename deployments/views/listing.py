@@ -89,7 +89,7 @@ def _list_response(request: HttpRequest, listing: ListRequest, *, fragment: bool
         listing.order,
         size=listing.size,
         cursor=listing.cursor,
-        defer_search_count=True,
+        defer_search_count=not listing.count_now,
     )
     context = _results_context(listing, page)
     if fragment:
@@ -160,6 +160,7 @@ def _results_context(listing: ListRequest, page: ListPage) -> dict[str, Any]:
     return {
         **_count_context(page.count),
         "count_url": list_url(listing.params()),
+        "count_page_url": list_url(listing.params(count="1")),
         "listing": listing,
         "errors": listing.errors,
         "rows": display_rows(page.rows),
@@ -390,6 +391,7 @@ def _form_context(listing: ListRequest) -> dict[str, Any]:
         applications.append(("Other", _options(unknown, unknown)))
     return {
         "form": form,
+        **_panel_context(listing),
         "project_options": _options(("", *choices.projects), one("project"), {"": "All"}),
         "environment_options": _options(
             ("", *choices.environments), one("environment"), {"": "All"}
@@ -403,6 +405,15 @@ def _form_context(listing: ListRequest) -> dict[str, Any]:
         "sort_options": _choice_options(sort_choices(), [listing.order.param]),
         "size_options": [Option(str(s), str(s), s == listing.size) for s in PAGE_SIZES],
     }
+
+
+def _panel_context(listing: ListRequest) -> dict[str, Any]:
+    """Whether the filter panel (everything but the search) starts open: when the request
+    sets any of its fields, or has an error, so that without JavaScript what is in use shows
+    (a script then opens it on wide screens and closes it on phones); and how many of its
+    fields are in use, for its summary."""
+    in_use = {name for name, _ in listing.params() if name not in ("q", "cursor")}
+    return {"panel_open": bool(in_use or listing.errors), "panel_count": len(in_use)}
 
 
 def _choice_options(choices: Iterable[tuple[str, str]], selected: list[str]) -> list[Option]:
