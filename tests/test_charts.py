@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from deployments import charts
-from deployments.charts import apportion, stage_chart
+from deployments.charts import NARROW, WIDE, apportion, stage_chart, stage_charts
 from deployments.display import HOUR_MS, MINUTE_MS, format_duration
 
 
@@ -95,7 +95,7 @@ def test_the_longest_bar_spans_the_bar_area_and_the_other_is_on_the_same_scale()
     )
 
     own, median = chart.bars
-    assert own.width == charts.BAR_WIDTH
+    assert own.width == WIDE.bar_width
     assert [s.width for s in own.segments] == [240, 120, 60, 60]
     assert median.width == 240  # 4h of 8h
     assert [s.width for s in median.segments] == [120, 60, 60, 0]
@@ -106,13 +106,16 @@ def test_segments_follow_each_other_from_the_bar_start():
     chart = stage_chart([("This deployment", stages(3, 5, 7, 11))])
 
     (bar,) = chart.bars
-    x = charts.BAR_X
+    x = WIDE.bar_x
     for segment in bar.segments:
         assert segment.x == x
         x += segment.width
-    assert x == charts.BAR_X + bar.width == charts.BAR_X + charts.BAR_WIDTH
-    assert bar.end_x == x + charts.TOTAL_GAP
-    assert chart.width >= bar.end_x + len(bar.total_label) * charts.CHAR_WIDTH
+    assert x == WIDE.bar_x + bar.width == WIDE.bar_x + WIDE.bar_width
+    # The name ends left of the bar; the total starts just after its end, and fits.
+    assert (bar.name_x, bar.name_anchor) == (WIDE.label_width, "end") and bar.name_x < x
+    assert (bar.total_x, bar.total_anchor) == (x + WIDE.total_gap, "start")
+    assert chart.width >= bar.total_x + len(bar.total_label) * charts.CHAR_WIDTH
+    assert bar.name_y == bar.total_y == bar.text_y == bar.y + charts.BAR_HEIGHT / 2
 
 
 def test_a_zero_duration_stage_is_kept_but_not_drawn():
@@ -122,7 +125,7 @@ def test_a_zero_duration_stage_is_kept_but_not_drawn():
     assert [s.stage for s in bar.segments] == ["coding", "review", "wait", "deploy"]
     assert bar.segments[1].width == 0
     assert [s.stage for s in bar.drawn_segments] == ["coding", "wait", "deploy"]
-    assert sum(s.width for s in bar.drawn_segments) == charts.BAR_WIDTH
+    assert sum(s.width for s in bar.drawn_segments) == WIDE.bar_width
 
 
 def test_all_zero_stages_draw_nothing():
@@ -162,3 +165,58 @@ def test_widths_are_rounded_to_whole_units_on_the_shared_scale():
     assert [bar.width for bar in chart.bars] == [480, 160, 320]
     assert all(isinstance(s.width, int) for bar in chart.bars for s in bar.segments)
     assert [bar.y for bar in chart.bars] == sorted(bar.y for bar in chart.bars)
+
+
+# Half the chart's 12px text: how far a line of text reaches above and below its middle.
+HALF_TEXT = 6
+
+
+def test_the_narrow_layout_puts_names_and_totals_above_bars_as_wide_as_a_phone():
+    rows = [
+        ("This deployment", stages(4 * HOUR_MS, 2 * HOUR_MS, HOUR_MS, HOUR_MS)),
+        ("Median", stages(2 * HOUR_MS, HOUR_MS, HOUR_MS, 0)),
+    ]
+
+    chart = stage_chart(rows, NARROW)
+
+    assert chart.layout == "narrow" and chart.width == 340
+    own, median = chart.bars
+    assert own.width == NARROW.bar_width
+    assert [s.width for s in own.segments] == [169, 85, 42, 42]
+    assert median.width == 169  # 4h of 8h: half of 338
+    for bar in chart.bars:
+        # The name starts at the bar's left edge and the total ends at its right edge,
+        # on a line of their own above the bar, and both fit on that line.
+        assert (bar.name_x, bar.name_anchor) == (NARROW.bar_x, "start")
+        assert (bar.total_x, bar.total_anchor) == (NARROW.bar_x + NARROW.bar_width, "end")
+        assert bar.name_y == bar.total_y
+        assert bar.name_y + HALF_TEXT < bar.y
+        width_of = (len(bar.name) + 1 + len(bar.total_label)) * charts.CHAR_WIDTH
+        assert width_of < NARROW.bar_width
+        assert bar.segments[0].x == NARROW.bar_x
+    # Rows do not overlap, and the drawing holds the first line and the last bar.
+    assert own.name_y - HALF_TEXT >= 0
+    assert median.name_y - HALF_TEXT > own.y + charts.BAR_HEIGHT
+    assert chart.height >= median.y + charts.BAR_HEIGHT
+
+
+def test_every_layout_draws_the_same_rows_with_the_same_stages_and_titles():
+    rows = [("This deployment", stages(HOUR_MS, 0, 30 * MINUTE_MS, MINUTE_MS))]
+
+    wide, narrow = stage_charts(rows)
+
+    assert (wide.layout, narrow.layout) == ("wide", "narrow")
+    for chart in (wide, narrow):
+        (bar,) = chart.bars
+        assert [s.stage for s in bar.drawn_segments] == ["coding", "wait", "deploy"]
+        assert [s.title for s in bar.segments] == [s.title for s in wide.bars[0].segments]
+        assert bar.total_label == "1h 31m"
+        # A label is drawn only where it fits in its segment.
+        for segment in bar.drawn_segments:
+            label_width = len(segment.label) * charts.CHAR_WIDTH + 2 * charts.LABEL_PADDING
+            assert not segment.label or label_width <= segment.width
+    # The narrow bar is shorter, so its labels are never longer than the wide one's.
+    for wide_segment, narrow_segment in zip(
+        wide.bars[0].segments, narrow.bars[0].segments, strict=True
+    ):
+        assert len(narrow_segment.label) <= len(wide_segment.label)
