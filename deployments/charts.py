@@ -82,7 +82,7 @@ NARROW = Layout(
     row_height=LABEL_LINE + BAR_HEIGHT + 12,
     labels_above=True,
     top=2,
-    bottom=2,
+    bottom=10,
 )
 LAYOUTS = (WIDE, NARROW)
 

@@ -129,3 +129,32 @@ def test_pages_fit_a_phone_without_sideways_scrolling(page: Page, seeded, sign_i
     for link in page.get_by_role("banner").get_by_role("link").all():
         box = link.bounding_box()
         assert box is not None and box["x"] + box["width"] <= PHONE["width"], link.text_content()
+
+
+@pytest.mark.parametrize(
+    ("viewport", "layout"),
+    [(PHONE, "chart-narrow"), ({"width": 700, "height": 740}, "chart-wide"), (None, "chart-wide")],
+)
+def test_the_stage_chart_is_one_readable_chart_at_any_width(
+    page: Page, seeded, sign_in, viewport, layout
+):
+    if viewport:
+        page.set_viewport_size(viewport)
+    sign_in(page.context)
+    with_stages = Deployment.objects.filter(
+        **{f"{stage}_duration_ms__isnull": False for stage in ("coding", "review", "wait")},
+        deploy_duration_ms__isnull=False,
+    ).first()
+
+    page.goto(f"/deployments/{with_stages.id}/")
+
+    # One chart for screen readers and eyes alike: the page's other drawing is hidden.
+    chart = page.get_by_role("img", name=re.compile("Lead-time stages"))
+    expect(chart).to_have_count(1)
+    expect(chart).to_have_class(layout)
+    expect(chart).to_contain_text("This deployment")
+    # The chart's 12-unit text, as drawn: 10 px or more (the wide chart squeezed into a
+    # phone drew it at about 5 px).
+    scale = chart.evaluate("svg => svg.getScreenCTM().a")
+    assert 12 * scale >= 10
+    assert horizontal_overflow(page) <= 0
