@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from django.core.management import call_command
@@ -15,8 +16,10 @@ from django.core.management.base import CommandError
 from deployments import upstream
 from deployments.models import Deployment, DeploymentPullRequest, SyncRun, SyncScope
 from deployments.queries import deployment_document_by_id
+from deployments.representation import to_millis
 from deployments.services import deployment_update
-from deployments.sync import sync_scope_run, sync_scopes_ensure
+from deployments.sync import FULL_HISTORY, prefetched, sync_scope_run, sync_scopes_ensure
+from tests.fault_server import Answer, FaultServer
 from tests.upstream_instance import (
     REPOSITORY,
     SEEDED_UNTIL,
@@ -202,3 +205,58 @@ def test_a_killed_sync_resumes_and_ends_with_exactly_the_upstream(launchdarkly, 
         ).fetchone()
     assert statuses == ["interrupted", "succeeded"]
     assert links == distinct > 0
+
+
+def test_prefetching_keeps_order_and_raises_the_producers_error_in_place():
+    def steps():
+        yield 1
+        yield 2
+        raise upstream.UpstreamUnavailable("gone")
+
+    seen = []
+    with pytest.raises(upstream.UpstreamUnavailable, match="gone"):
+        for step in prefetched(steps(), depth=1):
+            seen.append(step)
+
+    assert seen == [1, 2]
+
+
+def test_prefetching_stops_the_producer_when_the_consumer_stops():
+    produced = []
+
+    def steps():
+        for number in range(1000):
+            produced.append(number)
+            yield number
+
+    for step in prefetched(steps(), depth=2):
+        if step == 3:
+            break
+
+    time.sleep(0.3)
+    assert len(produced) < 10
+
+
+@pytest.mark.django_db
+def test_windows_tile_the_range_and_grow_where_it_is_empty(settings):
+    scope = SyncScope.objects.create(project_key="default", environment_key="production")
+    empty = {"totalCount": 0, "items": [], "_links": {}}
+    with FaultServer([Answer(body=empty)]) as launchdarkly:
+        settings.LAUNCHDARKLY_API_TOKEN = "api-token"
+        settings.LAUNCHDARKLY_BASE_URL = launchdarkly.url
+        run = sync_scope_run(
+            scope=scope, client=upstream.client_from_settings(), full=True, now=NOW
+        )
+
+    windows = [
+        (int(request.query["from"][0]), int(request.query["to"][0]))
+        for request in launchdarkly.received
+    ]
+    assert run.status == SyncRun.Status.SUCCEEDED
+    assert windows[0][1] == to_millis(NOW)
+    assert windows[-1][0] == to_millis(NOW - FULL_HISTORY)
+    # Newest first, each ending a millisecond before the previous began: no gap, no overlap.
+    assert all(older[1] == newer[0] - 1 for newer, older in pairwise(windows))
+    days = [round((to - start + 1) / 86_400_000) for start, to in windows]
+    assert days[:6] == [7, 14, 28, 56, 112, 112]
+    assert len(windows) == 10  # not the 105 weeks of two years

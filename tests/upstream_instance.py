@@ -73,9 +73,11 @@ def scope_ids(database: Path, project_key: str, environment_key: str) -> set[uui
     return {uuid.UUID(row[0]) for row in rows}
 
 
-def start_upstream(directory: Path, *, deployments: int) -> UpstreamInstance:
+def start_upstream(directory: Path, *, deployments: int, **settings: str) -> UpstreamInstance:
+    """Migrates, seeds and serves a fresh instance; `settings` override its environment
+    (e.g. DEBUG="0" for production-like serving in a benchmark)."""
     database = directory / "upstream.sqlite3"
-    env = environment(database)
+    env = environment(database, **settings)
     manage("migrate", "--no-input", env=env)
     manage("seed_demo", "--deployments", str(deployments), "--now", SEEDED_UNTIL, env=env)
     token = manage(
