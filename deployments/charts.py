@@ -1,9 +1,10 @@
 """Geometry for server-rendered SVG charts: pure Python, no Django.
 
 The detail page's lead-time chart is a stacked bar per row (this deployment, and the
-application's median), all rows on one scale. This module decides every number the
-template draws (pixel widths, label positions, the text that fits in a segment) so the
-template only loops, and the geometry can be tested without rendering anything.
+application's median), all rows on one scale. This module decides every number drawn
+(pixel widths, label positions, the text that fits in a segment) so that the markup
+(templatetags/stage_chart.py) only writes them out, and the geometry can be tested
+without rendering anything.
 
 A chart comes in two layouts, both drawn into the page, one shown by CSS (detail.css):
 `WIDE`, rows named to the left of their bars with the total after the bar's end; and

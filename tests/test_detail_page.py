@@ -12,12 +12,13 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from deployments.cache import cache_graphs
-from deployments.charts import NARROW, WIDE
+from deployments.charts import LAYOUTS, NARROW, WIDE
+from deployments.charts import stage_chart as chart_of
 from deployments.display import HOUR_MS, MINUTE_MS
 from deployments.models import Change, Deployment, DeploymentEvent
 from deployments.queries.detail import safe_link
 from deployments.representation import parse_deployment, to_millis
-from deployments.templatetags import detail_rows
+from deployments.templatetags import detail_rows, stage_chart
 
 pytestmark = pytest.mark.django_db
 
@@ -218,7 +219,10 @@ def test_the_stage_bar_draws_four_labelled_stages_in_proportion(signed_in, deplo
     assert sum(width for _, _, width, _ in svg_segments(body)) == WIDE.bar_width
     svg = svg_of(body)
     assert '<svg class="chart-wide" role="img" aria-labelledby="stage-chart-title-wide"' in svg
-    assert '<title id="stage-chart-title-wide">Lead-time stages of this deployment' in svg
+    assert (
+        '<title id="stage-chart-title-wide">Lead-time stages of this deployment: coding, '
+        "review, wait and deploy</title>"
+    ) in svg
     # Each stage named inside its segment, as much as fits ("Deploy 1h" does not in 60).
     for label in ("Coding 4h", "Review 2h", "Wait 1h", "Deploy"):
         assert f">{label}</text>" in svg
@@ -315,6 +319,9 @@ def test_stages_are_compared_with_the_median_of_finished_deployments_in_the_wind
     assert sum(median) == round(WIDE.bar_width * 142 / 283)
     assert abs(median[0] - WIDE.bar_width * 120 / 283) < 1
     assert "Median, coding: 2h (7,200,000 ms)" in body
+    for layout in ("wide", "narrow"):
+        title = f'<title id="stage-chart-title-{layout}">Lead-time stages of this deployment'
+        assert f"{title} beside the application&#x27;s median: coding," in body
 
 
 def test_the_median_of_an_even_count_is_the_mean_of_the_middle_two(signed_in, deploy):
@@ -837,7 +844,7 @@ def test_a_first_deployment_costs_the_same_queries(signed_in, deploy, django_ass
 
 
 # ---------------------------------------------------------------------------
-# Rows made in Python (templatetags/detail_rows.py)
+# Markup made in Python (templatetags/detail_rows.py and stage_chart.py)
 
 HOSTILE = "<b a=\"1\" b='2'>&amp;</b>"
 HOSTILE_ESCAPED = "&lt;b a=&quot;1&quot; b=&#x27;2&#x27;&gt;&amp;amp;&lt;/b&gt;"
@@ -869,3 +876,17 @@ def test_every_value_of_a_flag_row_is_escaped():
     html = detail_rows.flag_reference_rows([row, row])
 
     assert "<b" not in html and html.count(HOSTILE_ESCAPED) == 8
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=lambda layout: layout.name)
+def test_every_text_of_the_stage_chart_is_escaped(layout):
+    stages = {"coding": HOUR_MS, "review": HOUR_MS, "wait": HOUR_MS, "deploy": HOUR_MS}
+    chart = chart_of([(HOSTILE, stages), ("Median", stages)], layout)
+
+    svg = stage_chart.stage_chart(chart)
+
+    assert "<b" not in svg and "'2'" not in svg
+    # The row's name, and the hover texts of its four segments and of its total.
+    assert svg.count(HOSTILE_ESCAPED) == 1 + 4 + 1
+    assert svg.startswith(f'<svg class="chart-{layout.name}" role="img"')
+    assert svg.endswith("</svg>") and svg.count('<g class="bar ') == 2
