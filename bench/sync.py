@@ -34,6 +34,7 @@ def main() -> None:
         instance = start_upstream(
             Path(scratch),
             deployments=options.deployments,
+            shape="busy",  # about 3 pull requests and 2 flag references per deployment
             DEBUG="0",
             SECRET_KEY="bench-upstream",
             ALLOWED_HOSTS="127.0.0.1",

@@ -45,7 +45,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from functools import partial
+from functools import cached_property, partial
 from itertools import accumulate
 from typing import Any, TypeVar
 
@@ -178,8 +178,27 @@ TITLE_OBJECTS = (
 
 # How many pull requests a forward release carries, and how often.
 PULL_REQUEST_COUNTS = (0, 1, 2, 3, 4, 5, 6, 8)
-PULL_REQUEST_COUNT_WEIGHTS = list(accumulate((4, 40, 25, 14, 8, 5, 3, 1)))
-PULL_REQUEST_COUNT_TOTAL = PULL_REQUEST_COUNT_WEIGHTS[-1]
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How much each release carries: the weights of PULL_REQUEST_COUNTS, and the share
+    of pull requests that touch feature flags."""
+
+    name: str
+    pull_request_count_weights: tuple[int, ...]
+    flagged_share: float
+
+    @cached_property
+    def cumulative_weights(self) -> list[int]:
+        return list(accumulate(self.pull_request_count_weights))
+
+
+# About 2 pull requests and half a flag reference per deployment: the demo.
+TYPICAL = Shape("typical", (4, 40, 25, 14, 8, 5, 3, 1), flagged_share=0.2)
+# About 3 pull requests and 2 flag references per deployment: the sync benchmark's load.
+BUSY = Shape("busy", (1, 15, 22, 22, 16, 12, 8, 4), flagged_share=0.6)
+SHAPES = {shape.name: shape for shape in (TYPICAL, BUSY)}
 
 # Per environment for new versions; per kind for versions that ran before.
 FAILURE_RATES = {
@@ -383,16 +402,18 @@ def generate(
     tz: tzinfo,
     seed: int = DEFAULT_SEED,
     chunk_size: int = CHUNK_SIZE,
+    shape: Shape = TYPICAL,
 ) -> Iterator[DemoChunk]:
     """Yields exactly `deployments` deployments with their rows, in chunks of about
     `chunk_size`, covering the year before `now` (an aware datetime)."""
     if deployments < 0:
         raise ValueError(f"deployments must be zero or more, not {deployments}")
-    return _Generator(total=deployments, now=now, tz=tz, seed=seed).run(chunk_size)
+    return _Generator(total=deployments, now=now, tz=tz, seed=seed, shape=shape).run(chunk_size)
 
 
 class _Generator:
-    def __init__(self, *, total: int, now: datetime, tz: tzinfo, seed: int):
+    def __init__(self, *, total: int, now: datetime, tz: tzinfo, seed: int, shape: Shape):
+        self.shape = shape
         self.rng = random.Random(seed)
         self.total = total
         self.now_ms = to_millis(now)
@@ -532,9 +553,8 @@ class _Generator:
     def _pull_requests(self, app: Application, units: float) -> list[_Change]:
         rng, timeline = self.rng, self.timeline
         state = self.apps[app.key]
-        count = PULL_REQUEST_COUNTS[
-            bisect_right(PULL_REQUEST_COUNT_WEIGHTS, rng.random() * PULL_REQUEST_COUNT_TOTAL)
-        ]
+        weights = self.shape.cumulative_weights
+        count = PULL_REQUEST_COUNTS[bisect_right(weights, rng.random() * weights[-1])]
         changes = []
         for _ in range(count):
             # Times in working units, so that people code and review in office hours.
@@ -579,7 +599,7 @@ class _Generator:
         self, app: Application, pull_request: PullRequest
     ) -> list[PullRequestFlagReference]:
         rng = self.rng
-        if rng.random() >= 0.2:
+        if rng.random() >= self.shape.flagged_share:
             return []
         keys = rng.sample(FLAGS[app.project_key], rng.choice((1, 1, 2)))
         references = []
@@ -867,6 +887,7 @@ def demo_seed(
     tz: tzinfo,
     if_empty: bool = False,
     replace: bool = False,
+    shape: Shape = TYPICAL,
     progress: Callable[[int], None] = lambda count: None,
 ) -> SeedResult:
     """Fills the cache with `deployments` generated deployments, in one transaction.
@@ -890,7 +911,8 @@ def demo_seed(
             bulk.delete_cache()
         counts: Counter[type[models.Model]] = Counter()
         with bulk.bulk_load():
-            for chunk in generate(deployments=deployments, now=now, tz=tz, seed=seed):
+            chunks = generate(deployments=deployments, now=now, tz=tz, seed=seed, shape=shape)
+            for chunk in chunks:
                 for model, rows in chunk.tables():
                     bulk.insert_rows(model, rows)
                     counts[model] += len(rows)

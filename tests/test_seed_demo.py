@@ -484,3 +484,30 @@ def test_now_without_offset_is_in_the_organisation_timezone(db, settings):
     output = seed("--deployments=5", "--now=2025-06-30T12:00:00")
 
     assert "history to 2025-06-30T12:00:00+09:00" in output
+
+
+@pytest.mark.parametrize(
+    ("shape", "pull_requests", "flag_references"),
+    [(demo.TYPICAL, (1.6, 2.4), (0.3, 0.8)), (demo.BUSY, (2.7, 3.5), (1.6, 2.6))],
+    ids=["typical", "busy"],
+)
+def test_shapes_carry_their_pull_requests_and_flag_references(
+    shape, pull_requests, flag_references
+):
+    chunks = list(demo.generate(deployments=2000, now=NOW, tz=UTC, shape=shape))
+    deployments = sum(len(chunk.deployments) for chunk in chunks)
+    links = sum(len(chunk.pull_request_links) for chunk in chunks)
+    flags = sum(len(chunk.flag_references) for chunk in chunks)
+
+    assert pull_requests[0] <= links / deployments <= pull_requests[1]
+    assert flag_references[0] <= flags / deployments <= flag_references[1]
+
+
+def test_the_command_seeds_the_busy_shape_and_refuses_an_unknown_one(db):
+    seed("--deployments", "200", "--now", NOW.isoformat(), "--shape", "busy")
+    busy = DeploymentPullRequest.objects.count()
+    seed("--deployments", "200", "--now", NOW.isoformat(), "--replace")
+
+    assert busy > DeploymentPullRequest.objects.count()
+    with pytest.raises(CommandError, match="invalid choice: 'huge'"):
+        seed("--deployments", "10", "--shape", "huge", "--replace")

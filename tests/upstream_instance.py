@@ -73,13 +73,16 @@ def scope_ids(database: Path, project_key: str, environment_key: str) -> set[uui
     return {uuid.UUID(row[0]) for row in rows}
 
 
-def start_upstream(directory: Path, *, deployments: int, **settings: str) -> UpstreamInstance:
-    """Migrates, seeds and serves a fresh instance; `settings` override its environment
-    (e.g. DEBUG="0" for production-like serving in a benchmark)."""
+def start_upstream(
+    directory: Path, *, deployments: int, shape: str = "typical", **settings: str
+) -> UpstreamInstance:
+    """Migrates, seeds (`seed_demo --shape`) and serves a fresh instance; `settings`
+    override its environment (e.g. DEBUG="0" for production-like serving in a benchmark)."""
     database = directory / "upstream.sqlite3"
     env = environment(database, **settings)
     manage("migrate", "--no-input", env=env)
-    manage("seed_demo", "--deployments", str(deployments), "--now", SEEDED_UNTIL, env=env)
+    seed = ("--deployments", str(deployments), "--now", SEEDED_UNTIL, "--shape", shape)
+    manage("seed_demo", *seed, env=env, timeout=600)
     token = manage(
         "create_api_token", "--name", "sync tests", "--service", "sync", "--role", "writer", env=env
     ).strip()

@@ -1,4 +1,5 @@
-"""`manage.py seed_demo [--deployments N] [--seed S] [--now ISO] [--if-empty | --replace]`."""
+"""`manage.py seed_demo [--deployments N] [--seed S] [--now ISO] [--shape typical|busy]
+[--if-empty | --replace]`."""
 
 import time
 from datetime import datetime
@@ -39,6 +40,13 @@ class Command(BaseCommand):
             help="end of the history, ISO 8601; a time without offset is in TIME_ZONE "
             "(default: the current time)",
         )
+        parser.add_argument(
+            "--shape",
+            choices=sorted(demo.SHAPES),
+            default=demo.TYPICAL.name,
+            help="how much each release carries: typical (about 2 pull requests and half a "
+            "flag reference per deployment) or busy (about 3 and 2) (default: %(default)s)",
+        )
         existing = parser.add_mutually_exclusive_group()
         existing.add_argument(
             "--if-empty",
@@ -59,6 +67,7 @@ class Command(BaseCommand):
         now: str | None,
         if_empty: bool,
         replace: bool,
+        shape: str,
         verbosity: int,
         **options: Any,
     ) -> None:
@@ -75,6 +84,7 @@ class Command(BaseCommand):
                     tz=timezone.get_default_timezone(),
                     if_empty=if_empty,
                     replace=replace,
+                    shape=demo.SHAPES[shape],
                     progress=bar.update,
                 )
             except ValueError as error:
