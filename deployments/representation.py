@@ -23,6 +23,7 @@ from .models import (
     PullRequest,
     PullRequestFlagReference,
 )
+from .unsaved import unsaved
 
 EXPANDABLE = ("pullRequests", "flagReferences")
 
@@ -360,7 +361,7 @@ def _parse_flag_references(
         if identity in seen:
             errors.append(FieldError(item_where, "repeats an earlier flag reference"))
         seen.add(identity)
-        references.append(model(position=position, **owner, **values))
+        references.append(unsaved(model, position=position, **owner, **values))
     return references
 
 
@@ -371,7 +372,7 @@ def _parse_pull_requests(
     for position, item in enumerate(_collection_items(data, where, errors)):
         item_where = f"{where}.items[{position}]"
         values = _parse_fields(item, PULL_REQUEST_FIELDS, item_where, errors, model=PullRequest)
-        pull_request = PullRequest(**values)
+        pull_request = unsaved(PullRequest, **values)
         if not isinstance(item, Mapping):
             continue
         if pull_request.id in seen_ids:
@@ -388,7 +389,8 @@ def _parse_pull_requests(
             )
         graph.pull_requests.append(pull_request)
         graph.pull_request_links.append(
-            DeploymentPullRequest(
+            unsaved(
+                DeploymentPullRequest,
                 deployment_id=graph.deployment.id,
                 pull_request_id=pull_request.id,
                 position=position,
@@ -432,7 +434,7 @@ def parse_deployment(data: Any, *, project_key: str, where: str = "") -> Deploym
     started_at, ended_at = values.get("started_at"), values.get("ended_at")
     if started_at and ended_at and ended_at < started_at:
         errors.append(FieldError(_join(where, "endedAt"), "must not be before startedAt"))
-    deployment = Deployment(project_key=project_key, **values)
+    deployment = unsaved(Deployment, project_key=project_key, **values)
     graph = DeploymentGraph(deployment=deployment)
 
     if data.get("pullRequests") is not None:

@@ -20,7 +20,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -29,7 +29,7 @@ from django.utils import timezone
 from . import bulk, cache
 from .models import Deployment, SyncRun, SyncScope
 from .queries import DEPLOYMENT_COLUMNS
-from .representation import RepresentationError, parse_deployment, to_millis
+from .representation import DeploymentGraph, RepresentationError, parse_deployment, to_millis
 from .upstream import LaunchDarklyClient, UpstreamError, UpstreamRejected
 
 logger = logging.getLogger(__name__)
@@ -137,25 +137,24 @@ def _walk(
     after: str,
     progress: Progress,
 ) -> None:
-    """Fetches the range's pages (ahead, in a thread) and stores them a batch at a time."""
-    pages = _pages(scope, client, range_from, window_to, after)
-    pending: list = []
-    pending_pages = 0
+    """Fetches and parses the range's pages ahead, in a thread, and stores them a batch at
+    a time. (Parsing there overlaps the database's own work, which releases the GIL.)"""
+    pages = _parsed(_pages(scope, client, range_from, window_to, after), scope.project_key)
+    batch = _Batch()
     for step in prefetched(pages, depth=PREFETCH_PAGES):
         if step.items:
-            pending.extend(step.items)
-            pending_pages += 1
+            batch.add(step)
         # Where a run that stops after this step continues: after this page, or at
         # the next window when this one is done.
         if step.window_done:
             window_to, after = step.window_from - ONE_MS, ""
         else:
             window_to, after = step.window_to, step.after
-        if pending_pages >= STORE_PAGES:
-            _store_batch(scope, run, pending, pending_pages, window_to, after)
-            pending, pending_pages = [], 0
+        if batch.pages >= STORE_PAGES:
+            _store_batch(scope, run, batch, window_to, after)
+            batch = _Batch()
             progress(run)
-    _store_batch(scope, run, pending, pending_pages, window_to, after)
+    _store_batch(scope, run, batch, window_to, after)
     progress(run)
 
 
@@ -168,6 +167,42 @@ class _Step:
     items: list = field(default_factory=list)
     after: str = ""
     window_done: bool = False
+    graphs: list[DeploymentGraph] = field(default_factory=list)  # the items, parsed
+    failures: list[str] = field(default_factory=list)  # why an item did not parse
+
+
+@dataclass
+class _Batch:
+    """Parsed pages waiting to be stored together."""
+
+    pages: int = 0
+    fetched: int = 0
+    graphs: list[DeploymentGraph] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def add(self, step: _Step) -> None:
+        self.pages += 1
+        self.fetched += len(step.items)
+        self.graphs.extend(step.graphs)
+        self.failures.extend(step.failures)
+
+
+def _parsed(steps: Iterator[_Step], project_key: str) -> Iterator[_Step]:
+    """`steps` with their items parsed into graphs; an item that does not parse is
+    skipped and said why."""
+    for step in steps:
+        if not step.items:
+            yield step
+            continue
+        graphs, failures = [], []
+        for position, item in enumerate(step.items):
+            try:
+                graphs.append(parse_deployment(item, project_key=project_key))
+            except RepresentationError as error:
+                failures.append(
+                    f"a deployment LaunchDarkly sent ({item_name(item, position)}): {error}"
+                )
+        yield replace(step, graphs=graphs, failures=failures)
 
 
 def _pages(
@@ -263,29 +298,24 @@ def prefetched(steps: Iterator, *, depth: int) -> Iterator:
 
 
 def _store_batch(
-    scope: SyncScope, run: SyncRun, items: list, pages: int, window_to: datetime, after: str
+    scope: SyncScope, run: SyncRun, batch: _Batch, window_to: datetime, after: str
 ) -> None:
-    """Parses and upserts `items` (deployment documents, from `pages` pages), and moves
-    the checkpoint to (`window_to`, `after`), in one transaction."""
-    graphs = []
-    for position, item in enumerate(items):
-        try:
-            graphs.append(parse_deployment(item, project_key=scope.project_key))
-        except RepresentationError as error:
-            run.failed += 1
-            run.error = f"a deployment LaunchDarkly sent ({item_name(item, position)}): {error}"[
-                :2000
-            ]
-            logger.warning("Sync of %s skipped a deployment: %s", scope, error)
+    """Upserts the batch and moves the checkpoint to (`window_to`, `after`), in one
+    transaction."""
+    for failure in batch.failures:
+        logger.warning("Sync of %s skipped %s", scope, failure)
     with transaction.atomic():
-        if graphs:
-            unchanged = _unchanged(graphs)
-            written = cache.cache_graphs(graphs)
+        if batch.graphs:
+            unchanged = _unchanged(batch.graphs)
+            written = cache.cache_graphs(batch.graphs)
             run.created += written.created
             run.updated += written.updated - unchanged
             run.unchanged += unchanged
-        run.fetched += len(items)
-        run.pages += pages
+        run.fetched += batch.fetched
+        run.pages += batch.pages
+        if batch.failures:
+            run.failed += len(batch.failures)
+            run.error = batch.failures[-1][:2000]
         run.save()
         _save_checkpoint(scope, scope.checkpoint_from, scope.checkpoint_to, window_to, after)
 

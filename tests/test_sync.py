@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from datetime import datetime, timedelta
 from itertools import pairwise
 
@@ -16,7 +17,7 @@ from django.core.management.base import CommandError
 from deployments import upstream
 from deployments.models import Deployment, DeploymentPullRequest, SyncRun, SyncScope
 from deployments.queries import deployment_document_by_id
-from deployments.representation import to_millis
+from deployments.representation import deployment_rep, to_millis
 from deployments.services import deployment_update
 from deployments.sync import FULL_HISTORY, prefetched, sync_scope_run, sync_scopes_ensure
 from tests.fault_server import Answer, FaultServer
@@ -260,3 +261,23 @@ def test_windows_tile_the_range_and_grow_where_it_is_empty(settings):
     days = [round((to - start + 1) / 86_400_000) for start, to in windows]
     assert days[:6] == [7, 14, 28, 56, 112, 112]
     assert len(windows) == 10  # not the 105 weeks of two years
+
+
+@pytest.mark.django_db
+def test_a_deployment_that_does_not_parse_is_skipped_counted_and_named(settings, make_deployment):
+    good = deployment_rep(make_deployment(), expand=BOTH)
+    Deployment.objects.all().delete()
+    bad = {**good, "id": "0c9f7d3e-0000-4000-8000-000000000bad", "startedAt": "yesterday"}
+    page = {"totalCount": 2, "items": [bad, good], "_links": {}}
+    scope = SyncScope.objects.create(project_key="default", environment_key="production")
+    with FaultServer([Answer(body=page), Answer(body={"items": [], "_links": {}})]) as server:
+        settings.LAUNCHDARKLY_API_TOKEN = "api-token"
+        settings.LAUNCHDARKLY_BASE_URL = server.url
+        run = sync_scope_run(
+            scope=scope, client=upstream.client_from_settings(), full=True, now=NOW
+        )
+
+    assert run.status == SyncRun.Status.SUCCEEDED
+    assert (run.fetched, run.created, run.failed) == (2, 1, 1)
+    assert "0c9f7d3e-0000-4000-8000-000000000bad" in run.error and "startedAt" in run.error
+    assert list(Deployment.objects.values_list("id", flat=True)) == [uuid.UUID(good["id"])]
