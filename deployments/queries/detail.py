@@ -264,7 +264,8 @@ def pull_request_rows(
         .order_by("position", "id")
         .values("deployment_id", *PULL_REQUEST_COLUMNS)
     )
-    own, shipped = [], set()
+    own: list[Mapping[str, Any]] = []
+    shipped: set[uuid.UUID] = set()
     for link in links:
         if link["deployment_id"] == deployment_id:
             own.append(link)
