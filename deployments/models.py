@@ -133,11 +133,14 @@ class DeploymentPullRequest(models.Model):
     given environment", so it lives on the link, not on the pull request.
     """
 
+    # No index of their own (db_index=False): the unique constraint's index leads with
+    # the deployment, pull_request_deployment_idx with the pull request. Every index is
+    # written at random places by UUID keys, which is most of a bulk load's cost.
     deployment = models.ForeignKey(
-        Deployment, on_delete=models.CASCADE, related_name="pull_request_links"
+        Deployment, on_delete=models.CASCADE, related_name="pull_request_links", db_index=False
     )
     pull_request = models.ForeignKey(
-        PullRequest, on_delete=models.CASCADE, related_name="deployment_links"
+        PullRequest, on_delete=models.CASCADE, related_name="deployment_links", db_index=False
     )
     # Upstream order of the deployment's pull requests, kept for faithful round trips.
     position = models.PositiveIntegerField(default=0)
@@ -187,8 +190,9 @@ class FlagReferenceFields(models.Model):
 
 
 class FlagReference(FlagReferenceFields):
+    # Indexed by the unique constraint, which leads with it.
     deployment = models.ForeignKey(
-        Deployment, on_delete=models.CASCADE, related_name="flag_references"
+        Deployment, on_delete=models.CASCADE, related_name="flag_references", db_index=False
     )
 
     class Meta(FlagReferenceFields.Meta):
@@ -202,8 +206,9 @@ class FlagReference(FlagReferenceFields):
 
 
 class PullRequestFlagReference(FlagReferenceFields):
+    # Indexed by the unique constraint, which leads with it.
     pull_request = models.ForeignKey(
-        PullRequest, on_delete=models.CASCADE, related_name="flag_references"
+        PullRequest, on_delete=models.CASCADE, related_name="flag_references", db_index=False
     )
 
     class Meta(FlagReferenceFields.Meta):

@@ -173,7 +173,7 @@ def test_a_killed_sync_resumes_and_ends_with_exactly_the_upstream(launchdarkly, 
     expected = launchdarkly.ids(*busiest)
 
     first = subprocess.Popen(
-        [*command, "--page-size", "3"],
+        [*command, "--page-size", "1"],  # 20 deployments per commit (STORE_PAGES)
         cwd=REPOSITORY,
         env=env,
         stdout=subprocess.PIPE,
