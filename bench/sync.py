@@ -1,10 +1,12 @@
 """Sync speed: every scope of a 100,000-deployment upstream into an empty cache.
 
 The upstream is this project's own LaunchDarkly-compatible API in a separate process
-(Django's server, DEBUG off) with its own seeded SQLite database; the cache is a
-throwaway database in this process. Prints figures, asserts nothing.
+(gunicorn, one worker, DEBUG off) with its own seeded SQLite database, seeded with
+`seed_demo --shape busy` (about 3 pull requests and 2 flag references per deployment);
+the cache is a throwaway database in this process (SQLite, or PostgreSQL when
+DATABASE_URL names it). Prints figures, asserts nothing.
 
-    .venv/bin/python bench/sync.py --deployments 100000
+    .venv/bin/python bench/sync.py --deployments 100000 [--upstream replay|api]
     pg_virtualenv sh -c 'DATABASE_URL=postgres://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/postgres \\
         .venv/bin/python bench/sync.py --deployments 100000'
 """
@@ -13,17 +15,28 @@ from __future__ import annotations
 
 import argparse
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from harness import REPOSITORY, machine, peak_rss_mb, setup_django, throwaway_database
+
+UPSTREAMS = ("replay", "api")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--deployments", type=int, default=100_000)
+    parser.add_argument(
+        "--upstream",
+        choices=UPSTREAMS,
+        default="replay",
+        help="replay: bench/replay_upstream.py answers from exported files (the sync's own "
+        "speed); api: this project's API under gunicorn (both ends on this machine)",
+    )
     options = parser.parse_args()
 
     sys.path.insert(0, str(REPOSITORY))
@@ -39,30 +52,68 @@ def main() -> None:
             SECRET_KEY="bench-upstream",
             ALLOWED_HOSTS="127.0.0.1",
         )
+        if options.upstream == "replay":
+            instance = replaying(instance, Path(scratch))
         try:
+            print(f"upstream: {options.upstream} at {instance.url}")
             run(instance)
         finally:
             instance.process.terminate()
             instance.process.wait(timeout=10)
 
 
+def replaying(instance, scratch: Path):
+    """The instance's scopes exported to files, and the replay server answering from
+    them in place of the instance's API."""
+    from tests.upstream_instance import environment, free_port, manage, wait_until_serving
+
+    instance.process.terminate()
+    instance.process.wait(timeout=10)
+    exports = scratch / "exports"
+    exports.mkdir()
+    env = environment(instance.database)
+    for project_key, environment_key in scopes_of(instance.database):
+        manage(
+            "export_deployments",
+            "--project",
+            project_key,
+            "--environment",
+            environment_key,
+            "--output",
+            str(exports / f"{project_key}__{environment_key}.json"),
+            env=env,
+            timeout=600,
+        )
+    port = free_port()
+    script = Path(__file__).with_name("replay_upstream.py")
+    process = subprocess.Popen([sys.executable, str(script), str(exports), str(port)])
+    url = f"http://127.0.0.1:{port}"
+    wait_until_serving(f"{url}/api/v2/engineering-insights/deployments", process)
+    return replace(instance, url=url, process=process)
+
+
+def scopes_of(database: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(database) as connection:
+        return connection.execute(
+            "SELECT DISTINCT project_key, environment_key FROM deployments_deployment"
+        ).fetchall()
+
+
 def run(instance) -> None:
     setup_django()
     from django.conf import settings
 
-    from deployments import upstream
+    from deployments import sync, upstream
     from deployments.models import Deployment, DeploymentPullRequest, FlagReference, SyncScope
     from deployments.sync import sync_scope_run
 
-    with sqlite3.connect(instance.database) as connection:
-        scopes = connection.execute(
-            "SELECT DISTINCT project_key, environment_key FROM deployments_deployment"
-        ).fetchall()
+    scopes = scopes_of(instance.database)
 
     with throwaway_database():
         settings.LAUNCHDARKLY_API_TOKEN = instance.token
         settings.LAUNCHDARKLY_BASE_URL = instance.url
         client = upstream.client_from_settings()
+        storing = _timed(sync, "_store_batch")
         rss_before = peak_rss_mb()
         totals = {"fetched": 0, "pages": 0, "waits": 0}
         began = time.perf_counter()
@@ -88,7 +139,32 @@ def run(instance) -> None:
             f"{totals['fetched'] / elapsed:,.0f} deployments/s over {totals['pages']:,} pages, "
             f"{client.stats.requests:,} requests, {totals['waits']} rate-limit waits"
         )
+        answers, per_request = (
+            client.stats.answer_seconds,
+            client.stats.answer_seconds / client.stats.requests,
+        )
+        print(
+            f"where the time went: the upstream answering {answers:.1f} s "
+            f"({per_request * 1000:.0f} ms a request; fetching and parsing run in a thread, "
+            f"beside the storing), storing {storing[0]:.1f} s"
+        )
         print(f"peak RSS {peak_rss_mb():.0f} MB (before syncing: {rss_before:.0f} MB)")
+
+
+def _timed(module, name: str) -> list[float]:
+    """Wraps module.name to add up the seconds spent in it (into the returned list)."""
+    spent = [0.0]
+    original = getattr(module, name)
+
+    def timed(*args, **kwargs):
+        began = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            spent[0] += time.perf_counter() - began
+
+    setattr(module, name, timed)
+    return spent
 
 
 if __name__ == "__main__":

@@ -117,6 +117,9 @@ class CallStats:
     retries: int = 0
     rate_limit_waits: int = 0
     waited_seconds: float = 0.0
+    # From sending a request to having its whole answer (not parsed yet): how much of
+    # a sync LaunchDarkly's side took.
+    answer_seconds: float = 0.0
 
 
 # ---------------------------------------------------------------------------
@@ -280,6 +283,7 @@ class LaunchDarklyClient:
     ) -> Any:
         url = self._url(path)
         self.stats.requests += 1
+        began = time.perf_counter()
         try:
             response = self.session.request(
                 method,
@@ -306,6 +310,8 @@ class LaunchDarklyClient:
             raise UpstreamUnavailable(
                 f"LaunchDarkly could not be reached: {type(error).__name__}"
             ) from None
+        finally:
+            self.stats.answer_seconds += time.perf_counter() - began
         return _interpret(response, expect_body=expect_body, secret=self.token)
 
     def _url(self, path: str) -> str:

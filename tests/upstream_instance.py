@@ -52,6 +52,20 @@ def environment(database: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def wait_until_serving(url: str, process: subprocess.Popen, *, seconds: float = 30) -> None:
+    """Returns once `url` answers (any status); kills `process` if it never does."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError(f"nothing answered at {url}") from None
+            time.sleep(0.2)
+
+
 @dataclass
 class UpstreamInstance:
     url: str
@@ -87,22 +101,16 @@ def start_upstream(
         "create_api_token", "--name", "sync tests", "--service", "sync", "--role", "writer", env=env
     ).strip()
     port = free_port()
+    # gunicorn, as in production: Django's development server leaves Nagle's algorithm
+    # on, and its small answers waited 40 ms for a delayed ACK each.
+    server = ["-m", "gunicorn", "dashboard.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"]
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+        [sys.executable, *server],
         cwd=REPOSITORY,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            requests.get(f"{url}/api/v2/openapi.json", timeout=1).raise_for_status()
-            break
-        except requests.RequestException:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError("the upstream instance did not start") from None
-            time.sleep(0.2)
+    wait_until_serving(f"{url}/api/v2/openapi.json", process)
     return UpstreamInstance(url=url, token=token, database=database, process=process)
