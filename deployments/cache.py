@@ -21,6 +21,7 @@ from .models import (
     PullRequest,
     PullRequestFlagReference,
 )
+from .queries import DEPLOYMENT_COLUMNS
 from .representation import DeploymentGraph
 
 # SQLite allows 999 parameters in older builds; stay well under it for `IN` lists.
@@ -30,11 +31,15 @@ BATCH_SIZE = 400
 @dataclass
 class CacheWriteResult:
     created: int = 0
-    updated: int = 0
+    updated: int = 0  # deployments that were cached already, changed or not
+    # Of those, how many were cached exactly so (their own columns; a pull request or
+    # flag reference changed alone does not count as a change here).
+    unchanged: int = 0
 
     def __iadd__(self, other: CacheWriteResult) -> CacheWriteResult:
         self.created += other.created
         self.updated += other.updated
+        self.unchanged += other.unchanged
         return self
 
 
@@ -55,7 +60,9 @@ def cache_graphs(graphs: Sequence[DeploymentGraph]) -> CacheWriteResult:
 def _cache_batch(graphs: Sequence[DeploymentGraph]) -> CacheWriteResult:
     # The last occurrence of an id wins, as if the documents were applied in order.
     deployments = {graph.deployment.id: graph.deployment for graph in graphs}
-    existing = set(Deployment.objects.filter(id__in=list(deployments)).values_list("id", flat=True))
+    cached = Deployment.objects.filter(id__in=list(deployments)).values(*DEPLOYMENT_COLUMNS)
+    unchanged = sum(_same(deployments[row["id"]], row) for row in cached)
+    existing = len(cached)
     bulk.upsert_rows(Deployment, list(deployments.values()))
 
     pull_requests = {pr.id: pr for graph in graphs for pr in graph.pull_requests}
@@ -88,8 +95,13 @@ def _cache_batch(graphs: Sequence[DeploymentGraph]) -> CacheWriteResult:
             [ref for g in _last_per_deployment(with_flags) for ref in g.flag_references],
         )
 
-    created = len(deployments) - len(existing)
-    return CacheWriteResult(created=created, updated=len(existing))
+    return CacheWriteResult(
+        created=len(deployments) - existing, updated=existing, unchanged=unchanged
+    )
+
+
+def _same(deployment: Deployment, row: dict) -> bool:
+    return all(getattr(deployment, column) == value for column, value in row.items())
 
 
 def _last_per_deployment(graphs: Sequence[DeploymentGraph]) -> list[DeploymentGraph]:

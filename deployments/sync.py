@@ -27,8 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import bulk, cache
-from .models import Deployment, SyncRun, SyncScope
-from .queries import DEPLOYMENT_COLUMNS
+from .models import SyncRun, SyncScope
 from .representation import DeploymentGraph, RepresentationError, parse_deployment, to_millis
 from .upstream import LaunchDarklyClient, UpstreamError, UpstreamRejected
 
@@ -308,11 +307,10 @@ def _store_batch(
         logger.warning("Sync of %s skipped %s", scope, failure)
     with transaction.atomic():
         if batch.graphs:
-            unchanged = _unchanged(batch.graphs)
             written = cache.cache_graphs(batch.graphs)
             run.created += written.created
-            run.updated += written.updated - unchanged
-            run.unchanged += unchanged
+            run.updated += written.updated - written.unchanged
+            run.unchanged += written.unchanged
         run.fetched += batch.fetched
         run.pages += batch.pages
         if batch.failures:
@@ -327,18 +325,6 @@ def item_name(item: object, position: int) -> str:
     if isinstance(item, dict) and isinstance(item.get("id"), str):
         return f"id {item['id']}"
     return f"number {position + 1} of a batch"
-
-
-def _unchanged(graphs: list) -> int:
-    """How many of the page's deployments the cache already holds exactly so (their own
-    columns; a pull request edited upstream alone is counted as unchanged)."""
-    incoming = {graph.deployment.id: graph.deployment for graph in graphs}
-    same = 0
-    for row in Deployment.objects.filter(id__in=list(incoming)).values(*DEPLOYMENT_COLUMNS):
-        deployment = incoming[row["id"]]
-        if all(getattr(deployment, column) == value for column, value in row.items()):
-            same += 1
-    return same
 
 
 def _has_next(page: dict) -> bool:
