@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from deployments.models import Deployment
 from deployments.queries import listing
 from deployments.queries.listing import (
     DEFAULT_ORDER,
@@ -514,3 +515,47 @@ def test_an_application_filter_without_a_project_is_counted_from_its_index():
 
     assert "deployment_live_app_idx" in _plan(counted)
     assert listing.capped_count(listing.matching(where)) == 5
+
+
+def test_the_loose_index_scan_finds_what_select_distinct_finds():
+    keys = ["a", "a-b", "a_b", "B", "b", "ä", "z9", "z10"]
+    for index in range(60):
+        deployment(
+            project_key=keys[index % 3],
+            environment_key=keys[(index // 3) % 4 + 2],
+            application_key=keys[(index * 7) % len(keys)],
+        )
+
+    distinct = set(
+        Deployment.objects.order_by()
+        .values_list("project_key", "environment_key", "application_key")
+        .distinct()
+    )
+
+    found = listing._distinct_triples()
+    assert len(found) == len(distinct) > 20  # each once
+    assert set(found) == distinct
+
+
+def test_the_loose_index_scan_probes_the_index_rather_than_reading_the_table():
+    deployment()
+    table = Deployment._meta.db_table
+    with CaptureQueriesContext(connection) as captured:
+        listing._distinct_triples()
+    sql = captured.captured_queries[0]["sql"]
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("EXPLAIN QUERY PLAN " + sql)
+            reads = [row[-1] for row in cursor.fetchall() if table in row[-1]]
+            # Every read of the table goes through an index (a SCAN of one stops at its
+            # first entry: ORDER BY ... LIMIT 1), the application probes through the
+            # (project, environment, application) one.
+            assert reads and all("USING COVERING INDEX" in read for read in reads)
+            assert any("deployment_app_started_idx" in read for read in reads)
+        else:
+            # On a table this small the planner would rightly read it whole; asked not
+            # to, it must find an index for every probe.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("EXPLAIN " + sql)
+            plan = " ".join(row[0] for row in cursor.fetchall())
+            assert "deployment_app_started_idx" in plan and "Seq Scan" not in plan

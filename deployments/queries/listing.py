@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import (
     Exists,
     F,
@@ -546,10 +547,12 @@ class FilterChoices:
 def filter_choices() -> FilterChoices:
     """Projects, environments and applications in the cache, cached for a minute.
 
-    One SELECT DISTINCT, which an index covers but which still reads every row (20-30 ms
-    at 100,000 deployments), hence the cache. A minute-old list only misses a brand-new
-    application, which the filter still accepts (typed into the URL, it is kept in the
-    form).
+    One query that hops through deployment_app_started_idx from one (project,
+    environment, application) to the next (`DISTINCT_TRIPLES`), reading an index entry
+    per triple rather than every row: a SELECT DISTINCT read all 100,000 (20-30 ms on
+    SQLite, about 50 ms on PostgreSQL). The cache spares even that while someone pages
+    and sorts; a minute-old list only misses a brand-new application, which the filter
+    still accepts (typed into the URL, it is kept in the form).
     """
     choices = cache.get(CHOICES_CACHE_KEY)
     if choices is None:
@@ -558,12 +561,86 @@ def filter_choices() -> FilterChoices:
     return choices
 
 
-def _filter_choices() -> FilterChoices:
-    triples = list(
-        Deployment.objects.order_by()
-        .values_list("project_key", "environment_key", "application_key")
-        .distinct()
+# A loose index scan, written for SQLite and PostgreSQL alike (neither skips through an
+# index by itself for DISTINCT): from each (project, environment, application) to the
+# next application of the environment, else the first of the next environment, else the
+# first of the next project. Every probe has equalities on the leading columns and a
+# range on the next, so it is a seek; a row-value comparison `(p, e, a) > (...)` seeks
+# on the first column alone in SQLite, and read a whole project per step (500 ms).
+DISTINCT_TRIPLES = """
+WITH RECURSIVE t(p, e, a) AS (
+    SELECT {first_project}, {first_environment_of_first_project}, {first_application_of_firsts}
+    UNION ALL
+    SELECT
+        CASE WHEN {next_application} IS NOT NULL OR {next_environment} IS NOT NULL
+            THEN t.p ELSE {next_project} END,
+        CASE WHEN {next_application} IS NOT NULL THEN t.e
+            WHEN {next_environment} IS NOT NULL THEN {next_environment}
+            ELSE {first_environment_of_next_project} END,
+        CASE WHEN {next_application} IS NOT NULL THEN {next_application}
+            WHEN {next_environment} IS NOT NULL THEN {first_application_of_next_environment}
+            ELSE {first_application_of_next_project} END
+    FROM t WHERE t.p IS NOT NULL
+)
+SELECT p, e, a FROM t WHERE p IS NOT NULL
+"""
+FIRST_PROJECT = "SELECT project_key FROM {table} ORDER BY project_key LIMIT 1"
+NEXT_PROJECT = (
+    "SELECT project_key FROM {table} WHERE project_key > t.p ORDER BY project_key LIMIT 1"
+)
+FIRST_ENVIRONMENT = (
+    "SELECT environment_key FROM {table} WHERE project_key = {project}"
+    " ORDER BY environment_key LIMIT 1"
+)
+NEXT_ENVIRONMENT = (
+    "SELECT environment_key FROM {table} WHERE project_key = t.p AND environment_key > t.e"
+    " ORDER BY environment_key LIMIT 1"
+)
+FIRST_APPLICATION = (
+    "SELECT application_key FROM {table} WHERE project_key = {project}"
+    " AND environment_key = {environment} ORDER BY application_key LIMIT 1"
+)
+NEXT_APPLICATION = (
+    "SELECT application_key FROM {table} WHERE project_key = t.p AND environment_key = t.e"
+    " AND application_key > t.a ORDER BY application_key LIMIT 1"
+)
+
+
+def _distinct_triples() -> list[tuple[str, str, str]]:
+    """Every (project, environment, application) in the cache, once, in order."""
+    table = connection.ops.quote_name(Deployment._meta.db_table)
+
+    def scalar(template: str, **columns: str) -> str:
+        return "(" + template.format(table=table, **columns) + ")"
+
+    first_project, next_project = scalar(FIRST_PROJECT), scalar(NEXT_PROJECT)
+    next_environment = scalar(NEXT_ENVIRONMENT)
+    first_environment = scalar(FIRST_ENVIRONMENT, project=first_project)
+    first_environment_of_next = scalar(FIRST_ENVIRONMENT, project=next_project)
+    sql = DISTINCT_TRIPLES.format(
+        first_project=first_project,
+        first_environment_of_first_project=first_environment,
+        first_application_of_firsts=scalar(
+            FIRST_APPLICATION, project=first_project, environment=first_environment
+        ),
+        next_project=next_project,
+        next_environment=next_environment,
+        next_application=scalar(NEXT_APPLICATION),
+        first_environment_of_next_project=first_environment_of_next,
+        first_application_of_next_environment=scalar(
+            FIRST_APPLICATION, project="t.p", environment=next_environment
+        ),
+        first_application_of_next_project=scalar(
+            FIRST_APPLICATION, project=next_project, environment=first_environment_of_next
+        ),
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchall()
+
+
+def _filter_choices() -> FilterChoices:
+    triples = _distinct_triples()
     applications: dict[str, set[str]] = {}
     for project, _, application in triples:
         applications.setdefault(project, set()).add(application)
