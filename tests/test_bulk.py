@@ -19,12 +19,13 @@ MOMENTS = st.datetimes(
     min_value=datetime(1970, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.none() | ZONES
 )
 
-pytestmark = pytest.mark.skipif(
+sqlite_only = pytest.mark.skipif(
     connection.vendor != "sqlite",
     reason="the shortcuts are for SQLite; PostgreSQL takes Django's path",
 )
 
 
+@sqlite_only
 @given(value=st.none() | MOMENTS)
 def test_datetimes_as_djangos_sqlite_backend_stores_them(value):
     field = Deployment._meta.get_field("started_at")
@@ -34,6 +35,7 @@ def test_datetimes_as_djangos_sqlite_backend_stores_them(value):
     assert bulk._sqlite_datetime(value, connection.timezone) == expected
 
 
+@sqlite_only
 @given(value=st.none() | st.uuids())
 def test_uuids_and_keys_pointing_at_them_as_django_stores_them(value):
     for field in (
