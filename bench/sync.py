@@ -14,6 +14,7 @@ DATABASE_URL names it). Prints figures, asserts nothing.
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import subprocess
 import sys
@@ -114,6 +115,8 @@ def run(instance) -> None:
         settings.LAUNCHDARKLY_BASE_URL = instance.url
         client = upstream.client_from_settings()
         storing = _timed(sync, "_store_batch")
+        peaks = Path(tempfile.mkdtemp(prefix="bench-peaks-"))
+        _note_fetching_peaks(peaks)
         rss_before = peak_rss_mb()
         totals = {"fetched": 0, "pages": 0, "waits": 0}
         began = time.perf_counter()
@@ -145,10 +148,35 @@ def run(instance) -> None:
         )
         print(
             f"where the time went: the upstream answering {answers:.1f} s "
-            f"({per_request * 1000:.0f} ms a request; fetching and parsing run in a thread, "
-            f"beside the storing), storing {storing[0]:.1f} s"
+            f"({per_request * 1000:.0f} ms a request; fetching and parsing run in a child "
+            f"process, beside the storing), storing {storing[0]:.1f} s"
         )
-        print(f"peak RSS {peak_rss_mb():.0f} MB (before syncing: {rss_before:.0f} MB)")
+        print(
+            f"peak RSS {peak_rss_mb():.0f} MB (before syncing: {rss_before:.0f} MB); the "
+            f"fetching processes' peak: {_fetching_peak_mb(peaks):.0f} MB"
+        )
+
+
+def _note_fetching_peaks(directory: Path) -> None:
+    """Makes each sync's fetching process (deployments.prefetch) write its peak RSS
+    (VmHWM, in kB) into `directory` as it ends: this process's own peak leaves it out."""
+    from deployments import prefetch
+
+    produce = prefetch._produce
+
+    def noting(*args):
+        try:
+            produce(*args)
+        finally:
+            status = Path("/proc/self/status").read_text().splitlines()
+            peak_kb = next(line.split()[1] for line in status if line.startswith("VmHWM"))
+            (directory / f"peak-{os.getpid()}").write_text(peak_kb)
+
+    prefetch._produce = noting
+
+
+def _fetching_peak_mb(directory: Path) -> float:
+    return max((int(path.read_text()) / 1024 for path in directory.glob("peak-*")), default=0)
 
 
 def _timed(module, name: str) -> list[float]:

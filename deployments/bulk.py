@@ -7,9 +7,11 @@ on PostgreSQL) with values still prepared by the fields themselves.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from itertools import repeat
 from operator import attrgetter
@@ -41,54 +43,80 @@ PLAIN_COLUMNS = {
 }
 
 
+@dataclass
+class Rows:
+    """A table's rows with their values prepared for the database, ready to write.
+
+    JSON values stay as they are until the write: PostgreSQL's are psycopg adapter
+    objects, and prepared rows may travel between processes (sync's fetching process
+    prepares them).
+    """
+
+    model: type[models.Model]
+    values: list[tuple[Any, ...]]
+
+
+def prepared(model: type[models.Model], objs: Sequence[models.Model]) -> Rows:
+    """Unsaved instances as rows, each value through its field's database preparation
+    (reading no database: only the connection's vendor and settings)."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    return Rows(model, list(_rows(_fields(model), objs, connection)) if objs else [])
+
+
 def insert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> None:
     """Inserts unsaved instances as `bulk_create` would into a fresh table, without its
-    per-value SQL compilation, which took three quarters of a seed's time.
+    per-value SQL compilation, which took three quarters of a seed's time."""
+    insert_prepared(prepared(model, objs))
 
-    Values still go through the fields' own database preparation. PostgreSQL gets one
-    COPY per table and chunk (an `executemany` sent a statement per row there, at about
-    11,000 rows/s); SQLite runs one prepared INSERT over all rows with `executemany`.
-    """
-    if not objs:
+
+def upsert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> None:
+    """Inserts instances, or updates every column of the rows whose primary key exists."""
+    upsert_prepared(prepared(model, objs))
+
+
+def insert_prepared(rows: Rows) -> None:
+    """Inserts prepared rows. PostgreSQL gets one COPY per table and chunk (an
+    `executemany` sent a statement per row there, at about 11,000 rows/s); SQLite runs
+    one prepared INSERT over all rows with `executemany`."""
+    if not rows.values:
         return
     connection = connections[DEFAULT_DB_ALIAS]
     quote = connection.ops.quote_name
-    fields = [f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)]
-    table = quote(model._meta.db_table)
+    fields = _fields(rows.model)
+    table = quote(rows.model._meta.db_table)
     columns = ", ".join(quote(field.column) for field in fields)
-    rows = _rows(fields, objs, connection)
+    values = _with_json(fields, rows.values, connection)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # psycopg 3's COPY; Django logs it like any statement.
             with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
+                for row in values:
                     copy.write_row(row)
         else:
             placeholders = ", ".join(["%s"] * len(fields))
-            cursor.executemany(
-                f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", list(rows)
-            )
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", values)
 
 
-def upsert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> None:
-    """Inserts instances, or updates every column of the rows whose primary key exists.
+def upsert_prepared(rows: Rows) -> None:
+    """Inserts prepared rows, or updates every column of those whose primary key exists.
 
-    The same preparation as `insert_rows`. SQLite runs one prepared `INSERT ... ON
-    CONFLICT DO UPDATE` over all rows; PostgreSQL COPYs the rows into a temporary table
-    and merges it in one statement (a statement per row would cap it near 11,000 rows/s).
+    SQLite runs one prepared `INSERT ... ON CONFLICT DO UPDATE` over all rows;
+    PostgreSQL COPYs the rows into a temporary table and merges it in one statement (a
+    statement per row would cap it near 11,000 rows/s).
     """
-    if not objs:
+    if not rows.values:
         return
     connection = connections[DEFAULT_DB_ALIAS]
     quote = connection.ops.quote_name
-    fields = [f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)]
+    model = rows.model
+    fields = _fields(model)
     key = quote(model._meta.pk.column)
     table = quote(model._meta.db_table)
     columns = ", ".join(quote(field.column) for field in fields)
     updates = ", ".join(
         f"{quote(f.column)} = EXCLUDED.{quote(f.column)}" for f in fields if not f.primary_key
     )
-    rows = _rows(fields, objs, connection)
+    values = _with_json(fields, rows.values, connection)
     # One transaction: the staging table empties itself at every commit, which in
     # autocommit mode would be between the COPY and the merge.
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
@@ -100,7 +128,7 @@ def upsert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> None
             )
             cursor.execute(f"TRUNCATE {staging}")
             with cursor.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
-                for row in rows:
+                for row in values:
                     copy.write_row(row)
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} "
@@ -111,8 +139,78 @@ def upsert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> None
             cursor.executemany(
                 f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "
                 f"ON CONFLICT ({key}) DO UPDATE SET {updates}",
-                list(rows),
+                values,
             )
+
+
+def rows_by_key(rows: Rows) -> dict[Any, tuple[Any, ...]]:
+    """The stored rows with the keys of `rows` (by primary key, the first column), as
+    the database holds them, in the same column order: a prepared row equal to its
+    stored one (JSON compared as values) is stored exactly so already."""
+    if not rows.values:
+        return {}
+    connection = connections[DEFAULT_DB_ALIAS]
+    quote = connection.ops.quote_name
+    fields = _fields(rows.model)
+    assert fields[0].primary_key, "the key comes first"
+    table = quote(rows.model._meta.db_table)
+    columns = ", ".join(quote(field.column) for field in fields)
+    key = quote(fields[0].column)
+    json_columns = [i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
+    stored = {}
+    with connection.cursor() as cursor:
+        for keys in _chunks([row[0] for row in rows.values]):
+            placeholders = ", ".join(["%s"] * len(keys))
+            cursor.execute(
+                f"SELECT {columns} FROM {table} WHERE {key} IN ({placeholders})",
+                keys,
+            )
+            for row in cursor.fetchall():
+                if json_columns and connection.vendor == "sqlite":
+                    row = list(row)
+                    for index in json_columns:
+                        row[index] = None if row[index] is None else json.loads(row[index])
+                stored[row[0]] = tuple(row)
+    return stored
+
+
+def delete_where_in(model: type[models.Model], attname: str, keys: Sequence[Any]) -> None:
+    """DELETE the rows whose `attname` column holds one of `keys` (prepared values)."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    column = quote(model._meta.get_field(attname).column)
+    with connection.cursor() as cursor:
+        for chunk in _chunks(list(keys)):
+            placeholders = ", ".join(["%s"] * len(chunk))
+            cursor.execute(f"DELETE FROM {table} WHERE {column} IN ({placeholders})", chunk)
+
+
+def _chunks(values: list[Any], size: int = 500) -> Iterator[list[Any]]:
+    # Under SQLite's oldest limit of 999 parameters a statement.
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _fields(model: type[models.Model]) -> list[models.Field]:
+    return [f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)]
+
+
+def _with_json(
+    fields: Sequence[models.Field], values: list[tuple[Any, ...]], connection: BaseDatabaseWrapper
+) -> list[tuple[Any, ...]]:
+    """`values` with their JSON columns prepared: the save path, which stores None as
+    SQL NULL rather than JSON null."""
+    json_fields = [(i, f) for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
+    if not json_fields:
+        return values
+    prepared_rows = []
+    for row in values:
+        row = list(row)
+        for index, field in json_fields:
+            row[index] = field.get_db_prep_save(row[index], connection)
+        prepared_rows.append(tuple(row))
+    return prepared_rows
 
 
 def _sqlite_uuid(value: uuid.UUID | None, zone: tzinfo) -> str | None:
@@ -154,8 +252,7 @@ def _rows(
             # A foreign key is stored as the key it points at.
             kind = field.target_field.get_internal_type()
         if kind == "JSONField":
-            # The save path, which stores None as SQL NULL rather than JSON null.
-            values = map(field.get_db_prep_save, values, repeat(connection))
+            pass  # prepared at the write (_with_json)
         elif connection.vendor == "sqlite" and kind in SQLITE_ADAPTERS:
             values = map(SQLITE_ADAPTERS[kind], values, repeat(connection.timezone))
         elif kind not in PLAIN_COLUMNS:

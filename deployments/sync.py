@@ -2,9 +2,9 @@
 
 A run walks its range in `from`/`to` windows (LaunchDarkly's list answers the last 7
 days unless asked otherwise), 7 days at first and longer where they are sparse, newest
-first, page by page (`limit=100`, both expansions),
-and upserts a few pages at a time in bulk while the next pages are fetched in a
-background thread. Each batch commits together with the scope's checkpoint (window and
+first, page by page (`limit=100`, both expansions). A child process fetches, parses
+and prepares the pages (`prefetch.py`) while this one upserts them in bulk, a batch of
+pages at a time. Each batch commits together with the scope's checkpoint (window and
 `after` cursor), so an interrupted run loses nothing: the next run of the scope
 continues where it stopped. Memory holds a few pages at a time.
 
@@ -16,9 +16,8 @@ run, whatever it was asked, unless that one must reach further back.
 
 from __future__ import annotations
 
+import copy
 import logging
-import queue
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -28,8 +27,9 @@ from django.utils import timezone
 
 from . import bulk, cache
 from .models import SyncRun, SyncScope
-from .representation import DeploymentGraph, RepresentationError, parse_deployment, to_millis
-from .upstream import LaunchDarklyClient, UpstreamError, UpstreamRejected
+from .prefetch import prefetched
+from .representation import RepresentationError, parse_deployment, to_millis
+from .upstream import CallStats, LaunchDarklyClient, UpstreamError, UpstreamRejected
 
 logger = logging.getLogger(__name__)
 
@@ -39,13 +39,14 @@ CROWDED_WINDOW_PAGES = 20  # a window that needed more pages halves the next one
 OVERLAP = timedelta(hours=1)
 FULL_HISTORY = timedelta(days=730)
 ONE_MS = timedelta(milliseconds=1)
-# Pages fetched ahead of the ones being stored: enough to keep both busy, and memory flat.
-PREFETCH_PAGES = 4
 # Pages stored per transaction (with the checkpoint). Random UUID keys put nearly every
 # row of a batch on its own index page, and a commit writes each page it changed: at
 # 100,000 deployments, commits of 5 pages took half the run on SQLite, of 20 a quarter.
 # An interrupted run fetches at most this many pages again.
 STORE_PAGES = 20
+# Pages the fetching process may prepare ahead: a whole batch more, so that it keeps
+# working while this process stores one (with 4, it waited, and so did the store).
+PREFETCH_PAGES = 2 * STORE_PAGES
 
 Progress = Callable[[SyncRun], None]
 
@@ -138,12 +139,14 @@ def _walk(
     after: str,
     progress: Progress,
 ) -> None:
-    """Fetches and parses the range's pages ahead, in a thread, and stores them a batch at
-    a time. (Parsing there overlaps the database's own work, which releases the GIL.)"""
+    """Fetches, parses and prepares the range's pages ahead, in a child process
+    (`prefetch.py`), and stores them here a batch at a time."""
     pages = _parsed(_pages(scope, client, range_from, window_to, after), scope.project_key)
     batch = _Batch()
-    for step in prefetched(pages, depth=PREFETCH_PAGES):
-        if step.items:
+    for step in prefetched(_with_stats(pages, client), depth=PREFETCH_PAGES):
+        # The child's client counted its requests and waits.
+        client.stats = step.stats
+        if step.fetched:
             batch.add(step)
         # Where a run that stops after this step continues: after this page, or at
         # the next window when this one is done.
@@ -165,11 +168,13 @@ class _Step:
 
     window_from: datetime
     window_to: datetime
-    items: list = field(default_factory=list)
+    items: list = field(default_factory=list)  # the page's documents (dropped once parsed)
     after: str = ""
     window_done: bool = False
-    graphs: list[DeploymentGraph] = field(default_factory=list)  # the items, parsed
+    fetched: int = 0  # how many documents the page held
+    batches: list[cache.PreparedBatch] = field(default_factory=list)  # the items, ready
     failures: list[str] = field(default_factory=list)  # why an item did not parse
+    stats: CallStats | None = None  # the client's counts after this step
 
 
 @dataclass
@@ -178,19 +183,20 @@ class _Batch:
 
     pages: int = 0
     fetched: int = 0
-    graphs: list[DeploymentGraph] = field(default_factory=list)
+    batches: list[cache.PreparedBatch] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
     def add(self, step: _Step) -> None:
         self.pages += 1
-        self.fetched += len(step.items)
-        self.graphs.extend(step.graphs)
+        self.fetched += step.fetched
+        self.batches.extend(step.batches)
         self.failures.extend(step.failures)
 
 
 def _parsed(steps: Iterator[_Step], project_key: str) -> Iterator[_Step]:
-    """`steps` with their items parsed into graphs; an item that does not parse is
-    skipped and said why."""
+    """`steps` with their items parsed and prepared as rows (the items themselves
+    dropped: only rows travel back from the fetching process); an item that does not
+    parse is skipped and said why."""
     for step in steps:
         if not step.items:
             yield step
@@ -203,7 +209,21 @@ def _parsed(steps: Iterator[_Step], project_key: str) -> Iterator[_Step]:
                 failures.append(
                     f"a deployment LaunchDarkly sent ({item_name(item, position)}): {error}"
                 )
-        yield replace(step, graphs=graphs, failures=failures)
+        yield replace(
+            step,
+            items=[],
+            fetched=len(step.items),
+            batches=cache.prepare_batches(graphs),
+            failures=failures,
+        )
+
+
+def _with_stats(steps: Iterator[_Step], client: LaunchDarklyClient) -> Iterator[_Step]:
+    """`steps`, each with the client's counts after it. Runs in the fetching process,
+    which first drops the connections it inherited: they are the parent's."""
+    client.session.close()
+    for step in steps:
+        yield replace(step, stats=copy.copy(client.stats))
 
 
 def _pages(
@@ -257,47 +277,6 @@ def _pages(
             length = max(length / 2, WINDOW)
 
 
-def prefetched(steps: Iterator, *, depth: int) -> Iterator:
-    """`steps`, produced in a background thread up to `depth` ahead of the consumer.
-
-    Fetching the next page overlaps storing this one (HTTP wait and database writes in
-    parallel); the bounded queue keeps memory flat. The producer's exceptions are raised
-    here, in order; when the consumer stops early the producer stops too.
-    """
-    handoff: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    finished = object()
-
-    def produce() -> None:
-        try:
-            for step in steps:
-                while not stop.is_set():
-                    try:
-                        handoff.put((step, None), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            handoff.put((finished, None))
-        except BaseException as error:  # handed to the consumer, which raises it
-            handoff.put((None, error))
-
-    producer = threading.Thread(target=produce, name="sync-prefetch", daemon=True)
-    producer.start()
-    try:
-        while True:
-            step, error = handoff.get()
-            if error is not None:
-                raise error
-            if step is finished:
-                return
-            yield step
-    finally:
-        stop.set()
-        producer.join(timeout=5)
-
-
 def _store_batch(
     scope: SyncScope, run: SyncRun, batch: _Batch, window_to: datetime, after: str
 ) -> None:
@@ -306,8 +285,8 @@ def _store_batch(
     for failure in batch.failures:
         logger.warning("Sync of %s skipped %s", scope, failure)
     with transaction.atomic():
-        if batch.graphs:
-            written = cache.cache_graphs(batch.graphs)
+        if batch.batches:
+            written = cache.write_batches(batch.batches)
             run.created += written.created
             run.updated += written.updated - written.unchanged
             run.unchanged += written.unchanged

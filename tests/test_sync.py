@@ -19,7 +19,7 @@ from deployments.models import Deployment, DeploymentPullRequest, SyncRun, SyncS
 from deployments.queries import deployment_document_by_id
 from deployments.representation import deployment_rep, to_millis
 from deployments.services import deployment_update
-from deployments.sync import FULL_HISTORY, prefetched, sync_scope_run, sync_scopes_ensure
+from deployments.sync import FULL_HISTORY, sync_scope_run, sync_scopes_ensure
 from tests.fault_server import Answer, FaultServer
 from tests.upstream_instance import (
     REPOSITORY,
@@ -206,36 +206,6 @@ def test_a_killed_sync_resumes_and_ends_with_exactly_the_upstream(launchdarkly, 
         ).fetchone()
     assert statuses == ["interrupted", "succeeded"]
     assert links == distinct > 0
-
-
-def test_prefetching_keeps_order_and_raises_the_producers_error_in_place():
-    def steps():
-        yield 1
-        yield 2
-        raise upstream.UpstreamUnavailable("gone")
-
-    seen = []
-    with pytest.raises(upstream.UpstreamUnavailable, match="gone"):
-        for step in prefetched(steps(), depth=1):
-            seen.append(step)
-
-    assert seen == [1, 2]
-
-
-def test_prefetching_stops_the_producer_when_the_consumer_stops():
-    produced = []
-
-    def steps():
-        for number in range(1000):
-            produced.append(number)
-            yield number
-
-    for step in prefetched(steps(), depth=2):
-        if step == 3:
-            break
-
-    time.sleep(0.3)
-    assert len(produced) < 10
 
 
 @pytest.mark.django_db
