@@ -152,14 +152,16 @@ def run(instance) -> None:
             f"process, beside the storing), storing {storing[0]:.1f} s"
         )
         print(
-            f"peak RSS {peak_rss_mb():.0f} MB (before syncing: {rss_before:.0f} MB); the "
-            f"fetching processes' peak: {_fetching_peak_mb(peaks):.0f} MB"
+            f"peak RSS {peak_rss_mb():.0f} MB (before syncing: {rss_before:.0f} MB); "
+            f"the fetching process's own (private) memory: {_fetching_peak_mb(peaks):.0f} MB"
         )
 
 
 def _note_fetching_peaks(directory: Path) -> None:
-    """Makes each sync's fetching process (deployments.prefetch) write its peak RSS
-    (VmHWM, in kB) into `directory` as it ends: this process's own peak leaves it out."""
+    """Makes each sync's fetching process (deployments.prefetch) write, as it ends, its
+    own memory into `directory`: its private pages (kB, from smaps_rollup). Its RSS
+    would count again every page it shares with this process since the fork (this
+    process's SQLite page cache among them); its memory is flat, so the end is its peak."""
     from deployments import prefetch
 
     produce = prefetch._produce
@@ -168,9 +170,9 @@ def _note_fetching_peaks(directory: Path) -> None:
         try:
             produce(*args)
         finally:
-            status = Path("/proc/self/status").read_text().splitlines()
-            peak_kb = next(line.split()[1] for line in status if line.startswith("VmHWM"))
-            (directory / f"peak-{os.getpid()}").write_text(peak_kb)
+            rollup = Path("/proc/self/smaps_rollup").read_text().splitlines()
+            private_kb = sum(int(line.split()[1]) for line in rollup if line.startswith("Private_"))
+            (directory / f"peak-{os.getpid()}").write_text(str(private_kb))
 
     prefetch._produce = noting
 

@@ -7,6 +7,7 @@ on PostgreSQL) with values still prepared by the fields themselves.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -29,7 +30,10 @@ from .models import (
     PullRequestFlagReference,
 )
 
-SQLITE_CACHE_KIB = 128 * 1024
+# Bulk writes on SQLite: a page cache of 64 MB (128 MB synced no faster, and sync's two
+# processes must stay under 300 MB together), and a WAL checkpoint every 64 MB of pages
+# rather than every 4 MB (a sync of 100,000 deployments ran 15% faster).
+SQLITE_CACHE_KIB = 64 * 1024
 WAL_CHECKPOINT_PAGES = 16384
 # Columns whose values callers already give in the database's own type (str, int, bool),
 # so they skip the per-value conversion.
@@ -284,6 +288,24 @@ def bulk_load() -> Iterator[None]:
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA cache_size = {int(previous)}")
             cursor.execute(f"PRAGMA wal_autocheckpoint = {int(previous_checkpoint)}")
+
+
+def release_memory() -> None:
+    """Hands SQLite's page cache and the C heap's free memory back to the system.
+
+    Called before forking sync's fetching process: every page this process holds at the
+    fork and writes afterwards stays in the child as its own copy, so a child forked
+    after a scope had filled a 128 MB page cache kept about 200 MB it never used.
+    (`malloc_trim` is glibc's; elsewhere only SQLite's cache is released.)
+    """
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor == "sqlite" and connection.connection is not None:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA shrink_memory")
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def delete_cache() -> None:

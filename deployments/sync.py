@@ -143,6 +143,7 @@ def _walk(
     (`prefetch.py`), and stores them here a batch at a time."""
     pages = _parsed(_pages(scope, client, range_from, window_to, after), scope.project_key)
     batch = _Batch()
+    bulk.release_memory()  # before the fork: see its docstring
     for step in prefetched(_with_stats(pages, client), depth=PREFETCH_PAGES):
         # The child's client counted its requests and waits.
         client.stats = step.stats
