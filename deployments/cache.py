@@ -90,9 +90,10 @@ def write_batches(batches: Sequence[PreparedBatch]) -> CacheWriteResult:
 
 def _prepare_batch(graphs: Sequence[DeploymentGraph]) -> PreparedBatch:
     # The last occurrence of an id wins, as if the documents were applied in order.
-    deployments = bulk.prepared(
-        Deployment, list({graph.deployment.id: graph.deployment for graph in graphs}.values())
-    )
+    latest = {graph.deployment.id: graph.deployment for graph in graphs}
+    deployments = bulk.prepared(Deployment, list(latest.values()))
+    # Each deployment's key as the database takes it: the first column of its row.
+    key = dict(zip(latest, (row[0] for row in deployments.values), strict=True))
     pull_requests = bulk.prepared(
         PullRequest, list({pr.id: pr for graph in graphs for pr in graph.pull_requests}.values())
     )
@@ -108,21 +109,17 @@ def _prepare_batch(graphs: Sequence[DeploymentGraph]) -> PreparedBatch:
     return PreparedBatch(
         deployments=deployments,
         pull_requests=pull_requests,
-        linked_deployment_keys=_keys([g.deployment for g in with_pull_requests]),
+        linked_deployment_keys=[key[g.deployment.id] for g in with_pull_requests],
         pull_request_keys=[row[0] for row in pull_requests.values] if with_pull_requests else [],
         links=bulk.prepared(DeploymentPullRequest, links),
         pull_request_flag_references=bulk.prepared(
             PullRequestFlagReference, list(references.values())
         ),
-        flagged_deployment_keys=_keys([g.deployment for g in with_flags]),
+        flagged_deployment_keys=[key[g.deployment.id] for g in with_flags],
         flag_references=bulk.prepared(
             FlagReference, [ref for g in with_flags for ref in g.flag_references]
         ),
     )
-
-
-def _keys(deployments: list[Deployment]) -> list[Any]:
-    return [row[0] for row in bulk.prepared(Deployment, deployments).values]
 
 
 def _write_batch(batch: PreparedBatch) -> CacheWriteResult:
