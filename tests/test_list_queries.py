@@ -22,6 +22,8 @@ from deployments.queries.listing import (
     ListFilter,
     ListOrder,
     SearchShape,
+    capped_count,
+    count_from_statuses,
     decode_cursor,
     export_documents,
     export_rows,
@@ -432,6 +434,35 @@ def test_status_counts_ignore_the_status_filter_and_stop_past_the_limit(monkeypa
     monkeypatch.setattr(listing, "FACET_LIMIT", 3)
     assert status_counts(ListFilter()) is None
     assert status_counts(ListFilter(search="billing")) is None
+
+
+@pytest.mark.parametrize(
+    "statuses", [(), ("failed",), ("finished", "failed"), ("failed", "started"), ("started",)]
+)
+def test_the_count_read_from_status_counts_is_the_count_of_the_filter(statuses):
+    for status in ("finished", "finished", "failed", "started"):
+        deployment(status=status)
+    deployment(status="failed", archived=True)
+    where = ListFilter(statuses=statuses)
+
+    counted = count_from_statuses(where, status_counts(where))
+
+    assert counted == capped_count(matching(where))
+
+
+def test_the_count_read_from_status_counts_stops_at_the_cap(monkeypatch):
+    monkeypatch.setattr(listing, "COUNT_CAP", 2)
+    assert count_from_statuses(ListFilter(), {"finished": 2, "failed": 1}) == 3
+    assert count_from_statuses(ListFilter(statuses=("failed",)), {"finished": 2, "failed": 1}) == 1
+    assert count_from_statuses(ListFilter(), None) is None
+
+
+def test_status_counts_read_the_newest_rows_of_their_scope(django_assert_num_queries):
+    for minutes in range(3):
+        deployment(minutes_ago=minutes + 1)
+    with django_assert_num_queries(1) as captured:
+        status_counts(ListFilter())
+    assert "ORDER BY" in captured.captured_queries[0]["sql"].upper()
 
 
 def test_filter_choices_list_each_key_once_and_are_cached(django_assert_num_queries):

@@ -50,6 +50,7 @@ from ..queries.listing import (
     SORT_KEYS,
     ListOrder,
     ListPage,
+    count_from_statuses,
     count_matches,
     export_documents,
     export_rows,
@@ -84,14 +85,16 @@ def deployment_list(request: HttpRequest) -> HttpResponse:
 
 
 def _list_response(request: HttpRequest, listing: ListRequest, *, fragment: bool) -> HttpResponse:
+    counts = status_counts(listing.where)
     page = list_page(
         listing.where,
         listing.order,
         size=listing.size,
         cursor=listing.cursor,
         defer_search_count=not listing.count_now,
+        known_count=count_from_statuses(listing.where, counts),
     )
-    context = _results_context(listing, page)
+    context = _results_context(listing, page, counts)
     if fragment:
         return render(request, "deployments/_table.html", context)
     return render(request, "deployments/list.html", {**context, **_form_context(listing)})
@@ -155,8 +158,9 @@ def order_description(order: ListOrder) -> str:
     return f"{order.key.label.lower()}, {'highest' if order.descending else 'lowest'} first"
 
 
-def _results_context(listing: ListRequest, page: ListPage) -> dict[str, Any]:
-    counts = status_counts(listing.where)
+def _results_context(
+    listing: ListRequest, page: ListPage, counts: dict[str, int] | None
+) -> dict[str, Any]:
     return {
         **_count_context(page.count),
         "count_url": list_url(listing.params()),
