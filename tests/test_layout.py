@@ -9,14 +9,18 @@ from datetime import UTC, datetime
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AnonymousUser, Group
+from django.contrib.auth.models import Group
+from django.db import connection
 from django.http import HttpResponse
-from django.template.loader import render_to_string
+from django.test.utils import CaptureQueriesContext
 from django.urls import include, path
 
 from deployments import roles
+from deployments.models import SyncRun, SyncScope
 
 pytestmark = pytest.mark.django_db
+
+EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 
 # A project that has an insights page: the navigation offers it.
 urlpatterns = [
@@ -73,17 +77,33 @@ def test_the_header_says_local_mode_and_the_timezone(client, viewer, settings):
     assert "local mode" in body and "Europe/Berlin" in body and "synced" not in body
 
 
-def test_upstream_mode_shows_the_last_sync_only_when_known(rf, settings):
+def test_upstream_mode_shows_when_the_last_successful_sync_finished(client, viewer, settings):
     settings.LAUNCHDARKLY_API_TOKEN = "api-token"
     settings.TIME_ZONE = "Europe/Berlin"
-    request = rf.get("/")
-    request.user = AnonymousUser()
+    scope = SyncScope.objects.create(project_key="default", environment_key="production")
 
-    without = render_to_string("registration/login.html", {}, request=request)
-    synced = datetime(2025, 6, 2, 10, 30, tzinfo=UTC)
-    with_sync = render_to_string(
-        "registration/login.html", {"last_synced_at": synced}, request=request
-    )
+    def run(status: str, finished: datetime | None) -> None:
+        SyncRun.objects.create(
+            scope=scope, status=status, finished_at=finished, range_from=EPOCH, range_to=EPOCH
+        )
 
-    assert "upstream mode" in without and "synced" not in without
-    assert '<time datetime="2025-06-02T12:30:00+02:00">2025-06-02 12:30</time>' in with_sync
+    never = client.get("/deployments/").content.decode()
+    run(SyncRun.Status.SUCCEEDED, datetime(2025, 6, 2, 10, 30, tzinfo=UTC))
+    run(SyncRun.Status.SUCCEEDED, datetime(2025, 6, 1, 9, 0, tzinfo=UTC))
+    run(SyncRun.Status.FAILED, datetime(2025, 6, 3, 8, 0, tzinfo=UTC))  # not a sync
+    run(SyncRun.Status.RUNNING, None)
+    synced = client.get("/deployments/").content.decode()
+    settings.LAUNCHDARKLY_API_TOKEN = ""
+    local = client.get("/deployments/").content.decode()
+
+    assert "upstream mode" in never and "synced" not in never
+    assert '<time datetime="2025-06-02T12:30:00+02:00">2025-06-02 12:30</time>' in synced
+    assert "local mode" in local and "synced" not in local
+
+
+def test_the_last_sync_costs_one_query_and_only_upstream(client, viewer, settings):
+    for token, expected in (("", 0), ("api-token", 1)):
+        settings.LAUNCHDARKLY_API_TOKEN = token
+        with CaptureQueriesContext(connection) as captured:
+            client.get("/")
+        assert len([q for q in captured if "syncrun" in q["sql"]]) == expected
