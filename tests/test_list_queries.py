@@ -482,6 +482,27 @@ def test_filter_choices_list_each_key_once_and_are_cached(django_assert_num_quer
     )
 
 
+def test_the_loose_index_scan_finds_every_distinct_triple_once():
+    keys = ("a", "a-b", "ab", "b")
+    for project in keys[:3]:
+        for environment in keys[1:]:
+            for application in keys[(len(project) + len(environment)) % 3 :]:
+                for _ in range(2):
+                    deployment(
+                        project_key=project,
+                        environment_key=environment,
+                        application_key=application,
+                    )
+    expected = list(
+        Deployment.objects.order_by("project_key", "environment_key", "application_key")
+        .values_list("project_key", "environment_key", "application_key")
+        .distinct()
+    )
+
+    assert [tuple(triple) for triple in listing._distinct_triples()] == expected
+    assert len(expected) > 20
+
+
 # ---------------------------------------------------------------------------
 # Exports
 

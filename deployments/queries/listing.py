@@ -656,9 +656,32 @@ NEXT_APPLICATION = (
 )
 
 
+# PostgreSQL's own loose index scan: from each triple to the next greater one, by a
+# row-value comparison its btree seeks on all three columns (1 ms for 33 triples at
+# 100,000 deployments, where DISTINCT_TRIPLES's six probes a step took 5 ms). SQLite has
+# no LATERAL, and seeks a row-value comparison on its first column only.
+POSTGRESQL_DISTINCT_TRIPLES = """
+WITH RECURSIVE t(p, e, a) AS (
+    (SELECT project_key, environment_key, application_key FROM {table}
+     ORDER BY project_key, environment_key, application_key LIMIT 1)
+    UNION ALL
+    SELECT next.* FROM t, LATERAL (
+        SELECT project_key, environment_key, application_key FROM {table}
+        WHERE (project_key, environment_key, application_key) > (t.p, t.e, t.a)
+        ORDER BY project_key, environment_key, application_key LIMIT 1
+    ) next
+)
+SELECT p, e, a FROM t
+"""
+
+
 def _distinct_triples() -> list[tuple[str, str, str]]:
     """Every (project, environment, application) in the cache, once, in order."""
     table = connection.ops.quote_name(Deployment._meta.db_table)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(POSTGRESQL_DISTINCT_TRIPLES.format(table=table))
+            return cursor.fetchall()
 
     def scalar(template: str, **columns: str) -> str:
         return "(" + template.format(table=table, **columns) + ")"
