@@ -107,3 +107,32 @@ def test_the_last_sync_costs_one_query_and_only_upstream(client, viewer, setting
         with CaptureQueriesContext(connection) as captured:
             client.get("/")
         assert len([q for q in captured if "syncrun" in q["sql"]]) == expected
+
+
+@pytest.mark.parametrize(
+    ("groups", "shown"),
+    [
+        ((), None),
+        (("other",), None),
+        ((roles.VIEWER,), roles.VIEWER),
+        ((roles.VIEWER, roles.ADMIN, "other"), roles.ADMIN),
+        ((roles.RELEASE_CAPTAIN, roles.VIEWER), roles.RELEASE_CAPTAIN),
+    ],
+)
+def test_the_header_shows_the_users_highest_role(client, groups, shown):
+    user = get_user_model().objects.create_user("rory")
+    for name in groups:
+        user.groups.add(Group.objects.get_or_create(name=name)[0])
+    client.force_login(user)
+
+    body = client.get("/").content.decode()
+
+    who = body[body.index('<span class="who">') :].split("</span>", 2)[1]
+    assert who.strip() == (f"rory · {shown}" if shown else "rory")
+
+
+def test_a_deactivated_user_is_signed_out(client, viewer):
+    viewer.is_active = False
+    viewer.save()
+
+    assert client.get("/deployments/").status_code == 302

@@ -16,13 +16,14 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.text import slugify
@@ -139,8 +140,15 @@ def _part(request: HttpRequest) -> str | None:
 
 def list_url(params: Iterable[tuple[str, str]] = ()) -> str:
     query = urlencode(list(params))
-    base = reverse("deployments:list")
+    base = _list_path(get_script_prefix(), get_urlconf())
     return f"{base}?{query}" if query else base
+
+
+@lru_cache(maxsize=8)
+def _list_path(script_prefix: str, urlconf: str | None) -> str:
+    """The list's path, reversed once per prefix and URLconf (which `reverse` reads),
+    not for each of a page's two dozen links."""
+    return reverse("deployments:list")
 
 
 def _count_context(count: int | None) -> dict[str, Any]:
