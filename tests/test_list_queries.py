@@ -22,16 +22,16 @@ from deployments.queries.listing import (
     ListFilter,
     ListOrder,
     SearchShape,
+    Tally,
     capped_count,
-    count_from_statuses,
     decode_cursor,
     export_documents,
     export_rows,
     filter_choices,
     list_page,
+    list_tally,
     matching,
     plan_search,
-    status_counts,
 )
 from tests.list_helpers import deployment, flag, pull_request
 
@@ -426,42 +426,66 @@ def test_status_counts_ignore_the_status_filter_and_stop_past_the_limit(monkeypa
         deployment(status=status)
     deployment(status="failed", environment_key="staging")
 
-    counts = status_counts(ListFilter(environment_key="production", statuses=("failed",)))
-    assert counts == {"finished": 2, "failed": 1}
-    assert list(counts) == ["finished", "failed"]
+    tally = list_tally(ListFilter(environment_key="production", statuses=("failed",)))
+    assert tally.statuses == {"finished": 2, "failed": 1}
+    assert list(tally.statuses) == ["finished", "failed"]
+    assert tally.count == 1
 
     cache.clear()
     monkeypatch.setattr(listing, "FACET_LIMIT", 3)
-    assert status_counts(ListFilter()) is None
-    assert status_counts(ListFilter(search="billing")) is None
+    assert list_tally(ListFilter()) == Tally(statuses=None, count=4)
+    assert list_tally(ListFilter(statuses=("failed",))).statuses is None
+    assert list_tally(ListFilter(search="billing")) == Tally(statuses=None, count=None)
 
 
 @pytest.mark.parametrize(
     "statuses", [(), ("failed",), ("finished", "failed"), ("failed", "started"), ("started",)]
 )
-def test_the_count_read_from_status_counts_is_the_count_of_the_filter(statuses):
+@pytest.mark.parametrize("facet_limit", [2, 100])
+def test_the_tallys_count_is_the_count_of_the_filter(statuses, facet_limit, monkeypatch):
+    monkeypatch.setattr(listing, "FACET_LIMIT", facet_limit)
     for status in ("finished", "finished", "failed", "started"):
         deployment(status=status)
     deployment(status="failed", archived=True)
     where = ListFilter(statuses=statuses)
 
-    counted = count_from_statuses(where, status_counts(where))
+    tally = list_tally(where)
 
-    assert counted == capped_count(matching(where))
+    if tally.count is None:
+        # Only a status filter over a scope too big for status counts (4 rows not
+        # archived) leaves the count to the page.
+        assert statuses and facet_limit < 4 and tally.statuses is None
+    else:
+        assert tally.count == capped_count(matching(where))
 
 
-def test_the_count_read_from_status_counts_stops_at_the_cap(monkeypatch):
+def test_the_tallys_count_stops_at_the_cap(monkeypatch):
     monkeypatch.setattr(listing, "COUNT_CAP", 2)
-    assert count_from_statuses(ListFilter(), {"finished": 2, "failed": 1}) == 3
-    assert count_from_statuses(ListFilter(statuses=("failed",)), {"finished": 2, "failed": 1}) == 1
-    assert count_from_statuses(ListFilter(), None) is None
+    for status in ("finished", "finished", "failed"):
+        deployment(status=status)
+
+    assert list_tally(ListFilter()).count == 3  # COUNT_CAP + 1: "2+"
+    assert list_tally(ListFilter(statuses=("failed",))).count == 1
+
+
+def test_a_large_scope_costs_its_count_alone(monkeypatch, django_assert_num_queries):
+    monkeypatch.setattr(listing, "FACET_LIMIT", 2)
+    for minutes in range(3):
+        deployment(minutes_ago=minutes + 1)
+
+    with django_assert_num_queries(1):
+        assert list_tally(ListFilter()) == Tally(statuses=None, count=3)
+    # A cursor's count spares even that.
+    cache.clear()
+    with django_assert_num_queries(0):
+        assert list_tally(ListFilter(), known_count=3) == Tally(statuses=None, count=3)
 
 
 def test_status_counts_read_the_newest_rows_of_their_scope(django_assert_num_queries):
     for minutes in range(3):
         deployment(minutes_ago=minutes + 1)
     with django_assert_num_queries(1) as captured:
-        status_counts(ListFilter())
+        list_tally(ListFilter(statuses=("finished",)))
     assert "ORDER BY" in captured.captured_queries[0]["sql"].upper()
 
 

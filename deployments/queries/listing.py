@@ -482,7 +482,7 @@ def list_page(
     text search, to plan it (`plan_search`).
 
     The count is skipped when the first page holds every match, when the caller knows
-    it (`known_count`, from `count_from_statuses`), and when the cursor carries the
+    it (`known_count`, from `list_tally`), and when the cursor carries the
     count its first page found. `defer_search_count` skips it for a text
     search too, leaving `count` None unless `count_matches` counted it in the last
     minute: a search's count can cost several times its page (the page asks for it
@@ -544,42 +544,59 @@ def capped_count(matches: QuerySet[Deployment]) -> int:
     return matches.values("id")[: COUNT_CAP + 1].count()
 
 
-def status_counts(where: ListFilter) -> dict[str, int] | None:
-    """Deployments per status under every filter but the status one, most first; None
-    when that scope holds more than FACET_LIMIT rows, or when a text search narrows it
-    (its subqueries cost as much again as the page).
+@dataclass(frozen=True)
+class Tally:
+    """What the results bar says beside the rows."""
 
-    One query that groups at most FACET_LIMIT + 1 rows, so its cost is bounded whatever
-    the scope. They are the newest rows: without an order, PostgreSQL chose to read the
-    table from its start for a 4-week scope, expecting matches to be spread evenly, and
-    passed 92,000 older rows first (33 ms instead of 2). The answer is cached for a
-    minute per scope, so that paging and sorting through one view do not pay again.
+    # Deployments per status under every filter but the status one, most first; None
+    # when that scope holds more than FACET_LIMIT rows, or for a text search.
+    statuses: dict[str, int] | None
+    # The filter's count (capped, as `capped_count`) when the tally found it; None
+    # when it did not (the page counts, or defers a search's count).
+    count: int | None
+
+
+def list_tally(where: ListFilter, *, known_count: int | None = None) -> Tally:
+    """The status counts of the filter's scope and, on the way, its count.
+
+    Status counts cost one query that groups at most FACET_LIMIT + 1 rows, so their cost
+    is bounded whatever the scope; they are cached for a minute per scope, so that
+    paging and sorting through one view do not pay again, and the count is then their
+    sum, which always agrees with them. Without a status filter, the count comes first
+    (the page needs it anyway; `known_count` is one a cursor carried): past FACET_LIMIT
+    there is nothing to group, which spares the default 4-week view at 100,000
+    deployments a query (2 ms on PostgreSQL). A text search gets neither: its
+    subqueries cost as much again as the page.
     """
     if where.search:
-        return None
+        return Tally(None, None)
+    key = _cache_key(FACETS_CACHE_PREFIX, replace(where, statuses=()))
+    statuses = cache.get(key)
+    count = known_count
+    if statuses is None:
+        if not where.statuses and count is None:
+            count = capped_count(matching(where))
+        too_many = not where.statuses and count is not None and count > FACET_LIMIT
+        statuses = {} if too_many else _statuses(where)
+        cache.set(key, statuses, CHOICES_CACHE_SECONDS)
+    if statuses and count is None:
+        wanted = set(where.statuses or statuses)
+        count = min(sum(statuses.get(status, 0) for status in wanted), COUNT_CAP + 1)
+    return Tally(statuses or None, count)
+
+
+def _statuses(where: ListFilter) -> dict[str, int]:
+    """Deployments per status under every filter but the status one, most first, or
+    {} past FACET_LIMIT. The newest rows: without an order, PostgreSQL chose to read a
+    4-week scope from the table's start, expecting matches to be spread evenly, and
+    passed 92,000 older rows first (33 ms instead of 2)."""
     scope = replace(where, statuses=())
-    key = _cache_key(FACETS_CACHE_PREFIX, scope)
-    counts = cache.get(key)
-    if counts is None:
-        newest = matching(scope).order_by(*_order_by(DEFAULT_ORDER)).values("status")
-        inner, params = newest[: FACET_LIMIT + 1].query.sql_with_params()
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT status, COUNT(*) FROM ({inner}) scope GROUP BY status", params)
-            found = Counter(dict(cursor.fetchall()))
-        exact = found.total() <= FACET_LIMIT
-        counts = dict(found.most_common()) if exact else {}
-        cache.set(key, counts, CHOICES_CACHE_SECONDS)
-    return counts or None
-
-
-def count_from_statuses(where: ListFilter, counts: dict[str, int] | None) -> int | None:
-    """The filter's count, read from its scope's status counts when they were taken
-    (`status_counts`), so that the page needs no count query of its own and the total
-    always agrees with the status counts beside it; None when they were not."""
-    if counts is None:
-        return None
-    wanted = set(where.statuses or counts)
-    return min(sum(counts.get(status, 0) for status in wanted), COUNT_CAP + 1)
+    newest = matching(scope).order_by(*_order_by(DEFAULT_ORDER)).values("status")
+    inner, params = newest[: FACET_LIMIT + 1].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT status, COUNT(*) FROM ({inner}) scope GROUP BY status", params)
+        found = Counter(dict(cursor.fetchall()))
+    return dict(found.most_common()) if found.total() <= FACET_LIMIT else {}
 
 
 # ---------------------------------------------------------------------------

@@ -51,13 +51,12 @@ from ..queries.listing import (
     SORT_KEYS,
     ListOrder,
     ListPage,
-    count_from_statuses,
     count_matches,
     export_documents,
     export_rows,
     filter_choices,
     list_page,
-    status_counts,
+    list_tally,
 )
 
 # Badge classes of the shared stylesheet; other values get a plain badge.
@@ -86,16 +85,17 @@ def deployment_list(request: HttpRequest) -> HttpResponse:
 
 
 def _list_response(request: HttpRequest, listing: ListRequest, *, fragment: bool) -> HttpResponse:
-    counts = status_counts(listing.where)
+    cursor = listing.cursor
+    tally = list_tally(listing.where, known_count=cursor.count if cursor else None)
     page = list_page(
         listing.where,
         listing.order,
         size=listing.size,
-        cursor=listing.cursor,
+        cursor=cursor,
         defer_search_count=not listing.count_now,
-        known_count=count_from_statuses(listing.where, counts),
+        known_count=tally.count,
     )
-    context = _results_context(listing, page, counts)
+    context = _results_context(listing, page, tally.statuses)
     if fragment:
         return render(request, "deployments/_table.html", context)
     return render(request, "deployments/list.html", {**context, **_form_context(listing)})
