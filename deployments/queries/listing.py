@@ -39,7 +39,7 @@ from django.db.models.lookups import IsNull
 
 from ..models import Deployment, DeploymentPullRequest, FlagReference, PullRequest
 from ..representation import EXPANDABLE
-from . import DEPLOYMENT_COLUMNS, deployment_documents
+from . import DEPLOYMENT_COLUMNS, deployment_documents, raw
 
 # Counting stops here: past it the page says "10,000+" (a full COUNT(*) of a big scope is
 # one of the two slow parts of Django admin's changelist).
@@ -382,12 +382,11 @@ def _beyond(order: ListOrder, cursor: Cursor, *, reverse: bool = False) -> Q:
     return Q(**{f"{column}__{past}e": value}) & beyond
 
 
-# The rows of a page, around the ids its ORM query chose. Fixed SQL, formatted once per
-# order: building and compiling the same select list through the ORM (the flag sums'
-# correlated subqueries, `lines_changed`, the order) cost about 3 of the 4 ms that a
-# page's rows took on SQLite at 100,000 deployments; the statement itself ran in 0.3.
-# The flag sums are computed for the chosen rows only (beside an ORDER BY that no index
-# serves, SQLite computed them for every row it sorted).
+# The rows of a page, around the ids its ORM query chose (`raw`: building and compiling
+# this select list through the ORM, the flag sums' correlated subqueries and the order,
+# cost about 3 of the 4 ms that a page's rows took on SQLite at 100,000 deployments; the
+# statement itself ran in 0.3). The flag sums are computed for the chosen rows only
+# (beside an ORDER BY that no index serves, SQLite computed them for every row it sorted).
 ROWS_SQL = """
 SELECT {columns}, d.lines_added + d.lines_deleted AS lines_changed,
     (SELECT COALESCE(SUM(f.references_added), 0) FROM {flags} f WHERE f.deployment_id = d.id),
@@ -396,24 +395,23 @@ FROM {table} d
 WHERE d.id IN ({chosen})
 ORDER BY {order}
 """
-ROW_NAMES = (*ROW_COLUMNS, "lines_changed", "flags_added", "flags_removed")
+ROW_SELECT = raw.Select.of(
+    (Deployment, ROW_COLUMNS), (None, ("lines_changed", "flags_added", "flags_removed"))
+)
 
 
 def _rows(page: QuerySet[Deployment], order: list[OrderBy], limit: int) -> list[dict[str, Any]]:
-    """The first `limit` rows of `page` (ordered by `order`), as dicts of ROW_NAMES, in
-    one query."""
+    """The first `limit` rows of `page` (ordered by `order`), as dicts of ROW_SELECT's
+    names, in one query."""
     chosen, params = page.values("id")[:limit].query.sql_with_params()
     sql = ROWS_SQL.format(
-        columns=", ".join(f"d.{connection.ops.quote_name(name)}" for name in ROW_COLUMNS),
-        flags=connection.ops.quote_name(FlagReference._meta.db_table),
-        table=connection.ops.quote_name(Deployment._meta.db_table),
+        columns=raw.columns("d", Deployment, ROW_COLUMNS),
+        flags=raw.table(FlagReference),
+        table=raw.table(Deployment),
         chosen=chosen,
         order=_order_sql(order),
     )
-    convert = _row_converters()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [dict(zip(ROW_NAMES, convert(row), strict=True)) for row in cursor.fetchall()]
+    return raw.fetch(ROW_SELECT, sql, params)
 
 
 def _order_sql(order: list[OrderBy]) -> str:
@@ -426,28 +424,6 @@ def _order_sql(order: list[OrderBy]) -> str:
         nulls = " NULLS FIRST" if term.nulls_first else " NULLS LAST" if term.nulls_last else ""
         terms.append(f"{column} {'DESC' if term.descending else 'ASC'}{nulls}")
     return ", ".join(terms)
-
-
-def _row_converters() -> Any:
-    """A function that turns a raw row of ROWS_SQL into Python values, with the same
-    converters the ORM applies to these columns on this database (SQLite returns UUIDs,
-    moments and booleans as text and integers)."""
-    table = Deployment._meta.db_table
-    converters = []
-    for index, name in enumerate(ROW_COLUMNS):
-        column = Deployment._meta.get_field(name).get_col(table)
-        found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-        converters.extend((index, converter, column) for converter in found)
-    if not converters:
-        return lambda row: row
-
-    def convert(row: tuple) -> list:
-        values = list(row)
-        for index, converter, column in converters:
-            values[index] = converter(values[index], column, connection)
-        return values
-
-    return convert
 
 
 # ---------------------------------------------------------------------------
