@@ -349,8 +349,29 @@ def test_the_query_count_does_not_grow_with_the_page(spread):
     with CaptureQueriesContext(connection) as large:
         page = list_page(EVERYTHING, DEFAULT_ORDER, size=12)
 
-    assert len(small) == len(large) == 2
+    assert len(small) == len(large) == 1  # the rows carry the count
+    assert page.count == len(spread)
     assert {(row["flags_added"], row["flags_removed"]) for row in page.rows} == {(1, 2)}
+
+
+@pytest.mark.parametrize("size", [1, 2, 5])
+@pytest.mark.parametrize("statuses", [(), ("finished",), ("failed",)])
+def test_the_count_that_comes_with_the_rows_is_the_capped_count(spread, size, statuses):
+    where = replace(EVERYTHING, statuses=statuses)
+
+    page = list_page(where, DEFAULT_ORDER, size=size)
+
+    assert page.count == capped_count(matching(where))
+
+
+def test_a_page_past_the_last_row_still_counts(spread):
+    """A cursor without a count (made by hand, or older) that points past every row."""
+    last = min(spread, key=lambda row: (row.started_at, row.id))
+    cursor = Cursor(DEFAULT_ORDER.param, last.started_at, last.id)
+
+    page = list_page(EVERYTHING, DEFAULT_ORDER, size=5, cursor=cursor)
+
+    assert page.rows == [] and page.count == len(spread)
 
 
 def test_rows_carry_flag_sums_and_lines_changed():

@@ -395,31 +395,54 @@ def _beyond(order: ListOrder, cursor: Cursor, *, reverse: bool = False) -> Q:
 # cost about 3 of the 4 ms that a page's rows took on SQLite at 100,000 deployments; the
 # statement itself ran in 0.3). The flag sums are computed for the chosen rows only
 # (beside an ORDER BY that no index serves, SQLite computed them for every row it sorted).
+# With a count, the page's capped count comes along as one more column: an uncorrelated
+# subquery, computed once, which spares a round trip (0.5 to 1 ms on PostgreSQL).
 ROWS_SQL = """
 SELECT {columns}, d.lines_added + d.lines_deleted AS lines_changed,
     (SELECT COALESCE(SUM(f.references_added), 0) FROM {flags} f WHERE f.deployment_id = d.id),
     (SELECT COALESCE(SUM(f.references_removed), 0) FROM {flags} f WHERE f.deployment_id = d.id)
+    {count}
 FROM {table} d
 WHERE d.id IN ({chosen})
 ORDER BY {order}
 """
-ROW_SELECT = raw.Select.of(
-    (Deployment, ROW_COLUMNS), (None, ("lines_changed", "flags_added", "flags_removed"))
-)
+COUNT_COLUMN = ", (SELECT COUNT(*) FROM ({counted}) counted)"
+ROW_NAMES = ("lines_changed", "flags_added", "flags_removed")
+ROW_SELECT = raw.Select.of((Deployment, ROW_COLUMNS), (None, ROW_NAMES))
+COUNTED_ROW_SELECT = raw.Select.of((Deployment, ROW_COLUMNS), (None, (*ROW_NAMES, "count")))
 
 
-def _rows(page: QuerySet[Deployment], order: list[OrderBy], limit: int) -> list[dict[str, Any]]:
+def _rows(
+    page: QuerySet[Deployment],
+    order: list[OrderBy],
+    limit: int,
+    *,
+    counted: QuerySet[Deployment] | None = None,
+) -> tuple[list[dict[str, Any]], int | None]:
     """The first `limit` rows of `page` (ordered by `order`), as dicts of ROW_SELECT's
-    names, in one query."""
+    names, in one query; with `counted`, also how many rows that queryset has (None
+    when there are no rows to carry it)."""
     chosen, params = page.values("id")[:limit].query.sql_with_params()
+    count = ""
+    if counted is not None:
+        counted_sql, counted_params = counted.query.sql_with_params()
+        count = COUNT_COLUMN.format(counted=counted_sql)
+        params = (*counted_params, *params)  # the select list comes before the WHERE
     sql = ROWS_SQL.format(
         columns=raw.columns("d", Deployment, ROW_COLUMNS),
         flags=raw.table(FlagReference),
         table=raw.table(Deployment),
+        count=count,
         chosen=chosen,
         order=_order_sql(order),
     )
-    return raw.fetch(ROW_SELECT, sql, params)
+    rows = raw.fetch(ROW_SELECT if counted is None else COUNTED_ROW_SELECT, sql, params)
+    if counted is None or not rows:
+        return rows, None
+    total = rows[0]["count"]
+    for row in rows:
+        del row["count"]
+    return rows, total
 
 
 def _order_sql(order: list[OrderBy]) -> str:
@@ -461,13 +484,13 @@ def list_page(
     defer_search_count: bool = False,
     known_count: int | None = None,
 ) -> ListPage:
-    """One page of the list in at most two queries, whatever `size`: the rows (one more
-    than `size`, to know whether more follow) and the capped count; one more with a
-    text search, to plan it (`plan_search`).
+    """One page of the list in one query, whatever `size`: the rows (one more than
+    `size`, to know whether more follow) with the capped count; one more with a text
+    search, to plan it (`plan_search`).
 
-    The count is skipped when the first page holds every match, when the caller knows
-    it (`known_count`, from `list_tally`), and when the cursor carries the
-    count its first page found. `defer_search_count` skips it for a text
+    The count is skipped when the caller knows it (`known_count`, from `list_tally`),
+    and when the cursor carries the count its first page found; when the first page
+    holds every match, it is their number. `defer_search_count` skips it for a text
     search too, leaving `count` None unless `count_matches` counted it in the last
     minute: a search's count can cost several times its page (the page asks for it
     in a request of its own). A cursor that reads forward came from a page before
@@ -480,21 +503,29 @@ def list_page(
     page = matching(where, search=shape, order=order).order_by(*ordering)
     if cursor is not None:
         page = page.filter(_beyond(order, cursor, reverse=backwards))
-    rows = _rows(page, ordering, size + 1)
+    carried = cursor.count if cursor is not None else None
+    deferred = bool(where.search) and defer_search_count
+    counted = None
+    if carried is None and known_count is None and not deferred:
+        counted = matching(where, search=replace(shape, correlated=False)).values("id")
+        counted = counted[: COUNT_CAP + 1]
+    rows, total = _rows(page, ordering, size + 1, counted=counted)
     more = len(rows) > size
     rows = rows[:size]
     if backwards:
         rows.reverse()
     count: int | None
-    if cursor is not None and cursor.count is not None:
-        count = cursor.count
+    if carried is not None:
+        count = carried
     elif cursor is None and not more:
         count = len(rows)
     elif known_count is not None:
         count = known_count
-    elif where.search and defer_search_count:
+    elif deferred:
         count = cache.get(_cache_key(SEARCH_COUNT_CACHE_PREFIX, where))
-    else:
+    elif total is not None:
+        count = total
+    else:  # a cursor past the last row, without a count: nothing carried one
         count = capped_count(matching(where, search=replace(shape, correlated=False)))
     ahead, behind = (cursor is not None, more) if backwards else (more, cursor is not None)
     return ListPage(
@@ -762,7 +793,7 @@ def _chunks(
     while True:
         page = matches if cursor is None else matches.filter(_beyond(order, cursor))
         if columns is None:
-            rows = _rows(page, ordering, chunk_size)
+            rows, _ = _rows(page, ordering, chunk_size)
         else:
             # The sort column comes along for the cursor (`lines_changed` is no column).
             wanted = dict.fromkeys((*columns, order.key.column))

@@ -85,16 +85,22 @@ def deployment_list(request: HttpRequest) -> HttpResponse:
 
 
 def _list_response(request: HttpRequest, listing: ListRequest, *, fragment: bool) -> HttpResponse:
-    cursor = listing.cursor
-    tally = list_tally(listing.where, known_count=cursor.count if cursor else None)
+    # With a status filter, the status counts come first: when they can be shown, the
+    # count is their sum. Without one, the count comes with the rows (one statement),
+    # and says whether the scope is small enough for status counts at all.
+    where, cursor = listing.where, listing.cursor
+    carried = cursor.count if cursor else None
+    tally = list_tally(where, known_count=carried) if where.statuses else None
     page = list_page(
-        listing.where,
+        where,
         listing.order,
         size=listing.size,
         cursor=cursor,
         defer_search_count=not listing.count_now,
-        known_count=tally.count,
+        known_count=tally.count if tally else None,
     )
+    if tally is None:
+        tally = list_tally(where, known_count=page.count)
     context = _results_context(listing, page, tally.statuses)
     if fragment:
         return render(request, "deployments/_table.html", context)
