@@ -9,7 +9,11 @@ figures, asserts nothing.
     pg_virtualenv sh -c 'DATABASE_URL=postgres://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/postgres \
         .venv/bin/python bench/pages.py --deployments 100000'
 
-Pages, each `--runs` times after a few unmeasured warm-up calls, as a viewer:
+Pages, each `--runs` times after a few unmeasured warm-up calls, as a viewer, twice:
+cold, with Django's cache emptied before every request (filter choices, status counts
+and a search's count are kept there for a minute, so this is the first visitor of a
+minute), and warm, with the cache as the same request left it (paging and sorting
+through one view, or the next visitor):
 - the list: its default view (the last 4 weeks), all time (the admin's rows), three
   filters (application, status, kind) over all time, the second page of that, its htmx
   fragment, and a text search (PR titles, authors, flags) over 4 weeks and all time,
@@ -174,12 +178,21 @@ def run(options: argparse.Namespace) -> None:
         return get(client, path, params, **headers)
 
     def page(name: str, path: str, params: dict | None = None, **headers: str) -> None:
-        calls.append((name, lambda i: cold(pages, path, params, **headers), options.runs))
+        calls.append(
+            (
+                name,
+                lambda i: cold(pages, path, params, **headers),
+                lambda i: get(pages, path, params, **headers),
+                options.runs,
+            )
+        )
 
     def admin_page(name: str, path: str, params: dict | None = None) -> None:
-        calls.append((name, lambda i: get(admin, path, params), options.admin_runs))
+        calls.append((name, lambda i: get(admin, path, params), None, options.admin_runs))
 
-    calls: list[tuple[str, Callable[[int], Any], int]] = []
+    # (name, call with an empty cache, call with the cache as the last call left it or
+    # None where nothing is cached, runs)
+    calls: list[tuple[str, Callable[[int], Any], Callable[[int], Any] | None, int]] = []
     page("list, default view (last 4 weeks)", "/deployments/")
     page("list, all time", "/deployments/", all_time)
     page("list, 3 filters, all time", "/deployments/", filtered)
@@ -205,16 +218,29 @@ def run(options: argparse.Namespace) -> None:
     )
     gc.collect()  # the seed's garbage is no server's
     results: dict[str, tuple[float, float, int, int]] = {}
-    for name, call, runs in calls:
+    warm_results: dict[str, tuple[float, int]] = {}
+    for name, call, warm_call, runs in calls:
         size = len(call(0).content)
         samples, queries = measure(call, runs)
         results[name] = (statistics.median(samples), percentile(samples, 0.95), queries, size)
+        if warm_call is not None:
+            warm_samples, warm_queries = measure(warm_call, runs)
+            warm_results[name] = (statistics.median(warm_samples), warm_queries)
 
     print()
-    print(f"| {'Page':<38} | Median ms | p95 ms | Queries | KiB |")
-    print(f"|{'-' * 40}|-----------|--------|---------|-----|")
+    print("Cold: Django's cache emptied before each request (the first visitor of a minute);")
+    print("warm: as the same request before it left the cache (paging, a second visitor).")
+    print()
+    print(f"| {'Page':<38} | Median ms | p95 ms | Queries | Warm median ms | Warm queries | KiB |")
+    print(f"|{'-' * 40}|-----------|--------|---------|----------------|--------------|-----|")
     for name, (median, p95, queries, size) in results.items():
-        print(f"| {name:<38} | {median:9.2f} | {p95:6.2f} | {queries:7d} | {size / 1024:3.0f} |")
+        warm, warm_queries = warm_results.get(name, (None, None))
+        warm_text = f"{warm:14.2f}" if warm is not None else f"{'':14}"
+        warm_count = f"{warm_queries:12d}" if warm_queries is not None else f"{'':12}"
+        print(
+            f"| {name:<38} | {median:9.2f} | {p95:6.2f} | {queries:7d} | {warm_text} "
+            f"| {warm_count} | {size / 1024:3.0f} |"
+        )
     print()
     for ours, theirs in (
         ("list, all time", "admin changelist, no filter"),
