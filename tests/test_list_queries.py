@@ -340,6 +340,17 @@ def test_a_text_search_may_leave_its_count_for_later(spread):
     assert again.count == 13
 
 
+def test_a_searchs_count_asked_again_within_the_minute_costs_no_query(
+    spread, django_assert_num_queries
+):
+    for row in spread:
+        pull_request(row, title="Retry webhooks")
+    assert listing.count_matches(ListFilter(search="retry")) == 13
+
+    with django_assert_num_queries(0):
+        assert listing.count_matches(ListFilter(search="retry")) == 13
+
+
 def test_the_query_count_does_not_grow_with_the_page(spread):
     for row in spread:
         flag(row, "one", added=1)

@@ -543,10 +543,13 @@ def list_page(
 def count_matches(where: ListFilter) -> int:
     """The capped count of the filter's matches, on its own (a text search's deferred
     count): planning a search, then counting. A search's count is kept for a minute, so
-    that its next pages can show it at once (`list_page`)."""
+    that its next pages show it at once (`list_page`) and asking again costs nothing."""
+    key = _cache_key(SEARCH_COUNT_CACHE_PREFIX, where)
+    if where.search and (cached := cache.get(key)) is not None:
+        return cached
     count = capped_count(matching(where, search=plan_search(where.search, ordered_by_start=False)))
     if where.search:
-        cache.set(_cache_key(SEARCH_COUNT_CACHE_PREFIX, where), count, CHOICES_CACHE_SECONDS)
+        cache.set(key, count, CHOICES_CACHE_SECONDS)
     return count
 
 
