@@ -26,7 +26,7 @@ register = template.Library()
 ROW = (
     '<tr><td class="application"><a href="{url}">{application}</a></td>'
     '<td class="version">{version}</td>'
-    '<td>{environment} <span class="muted">{project}</span></td>'
+    '<td class="environment">{environment} <span class="muted">{project}</span></td>'
     '<td><span class="badge {status_class}">{status}</span></td>'
     '<td><span class="badge {kind_class}">{kind}</span></td>'
     '<td class="started"><time datetime="{started_iso}" title="{started_title}">'
