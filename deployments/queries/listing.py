@@ -575,15 +575,16 @@ class Tally:
 
 
 def list_tally(where: ListFilter, *, known_count: int | None = None) -> Tally:
-    """The status counts of the filter's scope and, on the way, its count.
+    """The status counts of the filter's scope (every filter but the status one) and the
+    filter's count, given as `known_count` (the page's) or worked out here.
 
     Status counts cost one query that groups at most FACET_LIMIT + 1 rows, so their cost
     is bounded whatever the scope; they are cached for a minute per scope, so that
-    paging and sorting through one view do not pay again, and the count is then their
-    sum, which always agrees with them. Without a status filter, the count comes first
-    (the page needs it anyway; `known_count` is one a cursor carried): past FACET_LIMIT
-    there is nothing to group, which spares the default 4-week view at 100,000
-    deployments a query (2 ms on PostgreSQL). A text search gets neither: its
+    paging and sorting through one view do not pay again. A count past FACET_LIMIT says
+    that the scope, which holds at least as many rows, is too big to group: the default
+    4-week view at 100,000 deployments, and most filtered views over all time, skip the
+    query (1.3 to 2 ms on PostgreSQL). Without a count, it is the sum of the status
+    counts when they were taken, and counted otherwise. A text search gets neither: its
     subqueries cost as much again as the page.
     """
     if where.search:
@@ -592,14 +593,14 @@ def list_tally(where: ListFilter, *, known_count: int | None = None) -> Tally:
     statuses = cache.get(key)
     count = known_count
     if statuses is None:
-        if not where.statuses and count is None:
-            count = capped_count(matching(where))
-        too_many = not where.statuses and count is not None and count > FACET_LIMIT
+        too_many = count is not None and count > FACET_LIMIT
         statuses = {} if too_many else _statuses(where)
         cache.set(key, statuses, CHOICES_CACHE_SECONDS)
-    if statuses and count is None:
+    if count is None and statuses:
         wanted = set(where.statuses or statuses)
         count = min(sum(statuses.get(status, 0) for status in wanted), COUNT_CAP + 1)
+    if count is None:
+        count = capped_count(matching(where))
     return Tally(statuses or None, count)
 
 

@@ -85,22 +85,16 @@ def deployment_list(request: HttpRequest) -> HttpResponse:
 
 
 def _list_response(request: HttpRequest, listing: ListRequest, *, fragment: bool) -> HttpResponse:
-    # With a status filter, the status counts come first: when they can be shown, the
-    # count is their sum. Without one, the count comes with the rows (one statement),
-    # and says whether the scope is small enough for status counts at all.
-    where, cursor = listing.where, listing.cursor
-    carried = cursor.count if cursor else None
-    tally = list_tally(where, known_count=carried) if where.statuses else None
+    # The count comes with the rows (one statement), and says whether the scope is
+    # small enough for status counts at all.
     page = list_page(
-        where,
+        listing.where,
         listing.order,
         size=listing.size,
-        cursor=cursor,
+        cursor=listing.cursor,
         defer_search_count=not listing.count_now,
-        known_count=tally.count if tally else None,
     )
-    if tally is None:
-        tally = list_tally(where, known_count=page.count)
+    tally = list_tally(listing.where, known_count=page.count)
     context = _results_context(listing, page, tally.statuses)
     if fragment:
         return render(request, "deployments/_table.html", context)
