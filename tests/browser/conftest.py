@@ -105,8 +105,14 @@ def seeded(transactional_db) -> None:
     a serialized rollback would restore them whole but clashes with the content types
     that other tests' flushes recreate.
     """
+    from django.core.cache import cache
+
     from deployments.management.commands.create_demo_users import demo_users_reset
 
+    # The list keeps filter choices and status counts for a minute in the local-memory
+    # cache, which the live server's thread shares with the tests: an earlier test's
+    # data must not show.
+    cache.clear()
     for role in roles.ROLES:
         Group.objects.get_or_create(name=role)
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
