@@ -54,7 +54,7 @@ def test_prefixed_and_computed_columns_and_parameters():
         f"SELECT {raw.columns('l', DeploymentPullRequest, ('deployment_id', 'position'))},"
         " p.title, l.position * 2"
         f" FROM {raw.table(DeploymentPullRequest)} l"
-        " JOIN deployments_pullrequest p ON p.id = l.pull_request_id"
+        f" JOIN {raw.table(PullRequest)} p ON p.id = l.pull_request_id"
         " WHERE l.deployment_id = %s",
         [raw.parameter(Deployment, "id", shipped.id)],
     )

@@ -12,8 +12,8 @@ EXISTS probe of the previous deployment's links; its flag references; its events
 same version elsewhere; the stage columns for the median; its recent changes. Eight,
 first deployment or not. Each is fixed SQL (`raw`): building the same queries through
 the ORM cost more than running them (0.25 ms for the deployment's own row, against
-0.04 ms to run it on SQLite), 6 ms of the page's reads on SQLite at 100,000 deployments
-became 3.3, and 10.5 on PostgreSQL became 7.4.
+0.04 ms to run it on SQLite). Written here, the page's reads at 100,000 deployments went
+from 6 to 3.3 ms on SQLite and from 10.5 to 7.4 ms on PostgreSQL.
 
 Decisions:
 - The median compares with the application's *finished* deployments in the same
@@ -246,7 +246,7 @@ def header(row: Mapping[str, Any], zone: tzinfo) -> dict[str, Any]:
 
 # The pull-request table's columns: the link's (its lead time in this environment),
 # then the pull request's, named as `.values()` would name them across the relation.
-LINK_COLUMNS = (
+PULL_REQUEST_LINK_COLUMNS = (
     "pull_request_id",
     "coding_duration_ms",
     "review_duration_ms",
@@ -270,7 +270,7 @@ PULL_REQUEST_FIELDS = (
     "url",
 )
 PULL_REQUEST_SELECT = raw.Select.of(
-    (DeploymentPullRequest, LINK_COLUMNS),
+    (DeploymentPullRequest, PULL_REQUEST_LINK_COLUMNS),
     (PullRequest, PULL_REQUEST_FIELDS, "pull_request__"),
     (None, ("new",)),
 )
@@ -318,7 +318,7 @@ def pull_request_rows(
     links = raw.fetch(
         PULL_REQUEST_SELECT,
         PULL_REQUEST_SQL.format(
-            link_columns=raw.columns("l", DeploymentPullRequest, LINK_COLUMNS),
+            link_columns=raw.columns("l", DeploymentPullRequest, PULL_REQUEST_LINK_COLUMNS),
             pull_request_columns=raw.columns("p", PullRequest, PULL_REQUEST_FIELDS),
             links=raw.table(DeploymentPullRequest),
             pull_requests=raw.table(PullRequest),

@@ -482,15 +482,13 @@ def list_page(
     size: int,
     cursor: Cursor | None = None,
     defer_search_count: bool = False,
-    known_count: int | None = None,
 ) -> ListPage:
     """One page of the list in one query, whatever `size`: the rows (one more than
     `size`, to know whether more follow) with the capped count; one more with a text
     search, to plan it (`plan_search`).
 
-    The count is skipped when the caller knows it (`known_count`, from `list_tally`),
-    and when the cursor carries the count its first page found; when the first page
-    holds every match, it is their number. `defer_search_count` skips it for a text
+    The count is skipped when the cursor carries the count its first page found; when
+    the first page holds every match, it is their number. `defer_search_count` skips it for a text
     search too, leaving `count` None unless `count_matches` counted it in the last
     minute: a search's count can cost several times its page (the page asks for it
     in a request of its own). A cursor that reads forward came from a page before
@@ -506,9 +504,9 @@ def list_page(
     carried = cursor.count if cursor is not None else None
     deferred = bool(where.search) and defer_search_count
     counted = None
-    if carried is None and known_count is None and not deferred:
-        counted = matching(where, search=replace(shape, correlated=False)).values("id")
-        counted = counted[: COUNT_CAP + 1]
+    if carried is None and not deferred:
+        counted = matching(where, search=replace(shape, correlated=False))
+        counted = counted.values("id")[: COUNT_CAP + 1]
     rows, total = _rows(page, ordering, size + 1, counted=counted)
     more = len(rows) > size
     rows = rows[:size]
@@ -519,14 +517,12 @@ def list_page(
         count = carried
     elif cursor is None and not more:
         count = len(rows)
-    elif known_count is not None:
-        count = known_count
     elif deferred:
         count = cache.get(_cache_key(SEARCH_COUNT_CACHE_PREFIX, where))
     elif total is not None:
         count = total
-    else:  # a cursor past the last row, without a count: nothing carried one
-        count = capped_count(matching(where, search=replace(shape, correlated=False)))
+    else:  # a cursor past the last row, without a count: no row carried one
+        count = counted.count()
     ahead, behind = (cursor is not None, more) if backwards else (more, cursor is not None)
     return ListPage(
         rows=rows,
@@ -562,46 +558,27 @@ def capped_count(matches: QuerySet[Deployment]) -> int:
     return matches.values("id")[: COUNT_CAP + 1].count()
 
 
-@dataclass(frozen=True)
-class Tally:
-    """What the results bar says beside the rows."""
+def status_counts(where: ListFilter, count: int | None = None) -> dict[str, int] | None:
+    """Deployments per status under every filter but the status one, most first; None
+    when that scope holds more than FACET_LIMIT rows, or for a text search (its
+    subqueries cost as much again as the page).
 
-    # Deployments per status under every filter but the status one, most first; None
-    # when that scope holds more than FACET_LIMIT rows, or for a text search.
-    statuses: dict[str, int] | None
-    # The filter's count (capped, as `capped_count`) when the tally found it; None
-    # when it did not (the page counts, or defers a search's count).
-    count: int | None
-
-
-def list_tally(where: ListFilter, *, known_count: int | None = None) -> Tally:
-    """The status counts of the filter's scope (every filter but the status one) and the
-    filter's count, given as `known_count` (the page's) or worked out here.
-
-    Status counts cost one query that groups at most FACET_LIMIT + 1 rows, so their cost
-    is bounded whatever the scope; they are cached for a minute per scope, so that
-    paging and sorting through one view do not pay again. A count past FACET_LIMIT says
-    that the scope, which holds at least as many rows, is too big to group: the default
-    4-week view at 100,000 deployments, and most filtered views over all time, skip the
-    query (1.3 to 2 ms on PostgreSQL). Without a count, it is the sum of the status
-    counts when they were taken, and counted otherwise. A text search gets neither: its
-    subqueries cost as much again as the page.
+    One query that groups at most FACET_LIMIT + 1 rows, so its cost is bounded whatever
+    the scope; cached for a minute per scope, so that paging and sorting through one view
+    do not pay again. `count` is the filter's own count, when the page has it: past
+    FACET_LIMIT the scope, which holds at least as many rows, is too big to group, and
+    the query is skipped (the default 4-week view at 100,000 deployments and most
+    filtered views over all time: 1.3 to 2 ms on PostgreSQL).
     """
     if where.search:
-        return Tally(None, None)
+        return None
     key = _cache_key(FACETS_CACHE_PREFIX, replace(where, statuses=()))
     statuses = cache.get(key)
-    count = known_count
     if statuses is None:
         too_many = count is not None and count > FACET_LIMIT
         statuses = {} if too_many else _statuses(where)
         cache.set(key, statuses, CHOICES_CACHE_SECONDS)
-    if count is None and statuses:
-        wanted = set(where.statuses or statuses)
-        count = min(sum(statuses.get(status, 0) for status in wanted), COUNT_CAP + 1)
-    if count is None:
-        count = capped_count(matching(where))
-    return Tally(statuses or None, count)
+    return statuses or None
 
 
 def _statuses(where: ListFilter) -> dict[str, int]:

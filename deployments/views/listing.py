@@ -56,7 +56,7 @@ from ..queries.listing import (
     export_rows,
     filter_choices,
     list_page,
-    list_tally,
+    status_counts,
 )
 
 # Badge classes of the shared stylesheet; other values get a plain badge.
@@ -94,8 +94,7 @@ def _list_response(request: HttpRequest, listing: ListRequest, *, fragment: bool
         cursor=listing.cursor,
         defer_search_count=not listing.count_now,
     )
-    tally = list_tally(listing.where, known_count=page.count)
-    context = _results_context(listing, page, tally.statuses)
+    context = _results_context(listing, page, status_counts(listing.where, page.count))
     if fragment:
         return render(request, "deployments/_table.html", context)
     return render(request, "deployments/list.html", {**context, **_form_context(listing)})
