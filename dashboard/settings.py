@@ -124,6 +124,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Django's database sessions and model backend, each reading with one fixed statement
+# (every signed-in page pays for them): deployments/sessions.py, auth_backend.py.
+SESSION_ENGINE = "deployments.sessions"
+AUTHENTICATION_BACKENDS = ["deployments.auth_backend.UserWithGroupsBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"

@@ -811,11 +811,11 @@ def crowded_deployment(deploy, pull_request_count: int, application: str) -> Dep
     return this
 
 
-# The session, the user, the user's groups (the layout's role badge); then the
+# The session; the user with their groups (the layout's role badge); then the
 # deployment, its previous one, the pull-request links of both (with this one's pull
 # requests), flag references, events, the same version elsewhere, the stage columns for
 # the median, and the changes.
-DETAIL_PAGE_QUERIES = 11
+DETAIL_PAGE_QUERIES = 10
 
 
 def test_the_page_costs_the_same_queries_for_one_or_two_hundred_pull_requests(
