@@ -12,8 +12,9 @@ figures, asserts nothing.
 Pages, each `--runs` times after a few unmeasured warm-up calls, as a viewer, twice:
 cold, with Django's cache emptied before every request (filter choices, status counts
 and a search's count are kept there for a minute, so this is the first visitor of a
-minute), and warm, with the cache as the same request left it (paging and sorting
-through one view, or the next visitor):
+minute), and warm, right after, with the cache as the same request left it (paging and
+sorting through one view, or the next visitor). The pages take turns, round after round
+(`measure_in_rounds`), so that the machine's drift falls on all of them alike:
 - the list: its default view (the last 4 weeks), all time (the admin's rows), three
   filters (application, status, kind) over all time, the second page of that, its htmx
   fragment, and a text search (PR titles, authors, flags) over 4 weeks and all time,
@@ -37,6 +38,7 @@ import os
 import re
 import statistics
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -217,16 +219,7 @@ def run(options: argparse.Namespace) -> None:
         f"{application}, finished, {kind}"
     )
     gc.collect()  # the seed's garbage is no server's
-    results: dict[str, tuple[float, float, int, int]] = {}
-    warm_results: dict[str, tuple[float, int]] = {}
-    for name, call, warm_call, runs in calls:
-        size = len(call(0).content)
-        samples, queries = measure(call, runs)
-        results[name] = (statistics.median(samples), percentile(samples, 0.95), queries, size)
-        if warm_call is not None:
-            warm_samples, warm_queries = measure(warm_call, runs)
-            warm_results[name] = (statistics.median(warm_samples), warm_queries)
-
+    results, warm_results = measure_in_rounds(calls)
     print()
     print("Cold: Django's cache emptied before each request (the first visitor of a minute);")
     print("warm: as the same request before it left the cache (paging, a second visitor).")
@@ -254,6 +247,49 @@ def run(options: argparse.Namespace) -> None:
         ratio = results[theirs][0] / results[ours][0]
         print(f"{theirs} takes {ratio:.1f}x the time of {ours} (medians)")
     print(f"peak RSS {peak_rss_mb():.0f} MB")
+
+
+def measure_in_rounds(
+    calls: list[tuple[str, Callable[[int], Any], Callable[[int], Any] | None, int]],
+) -> tuple[dict[str, tuple[float, float, int, int]], dict[str, tuple[float, int]]]:
+    """Each page's median, p95, queries and size cold, and median and queries warm.
+
+    The pages take turns: round after round, each page is requested once cold and, right
+    after, once warm (the same request again). This VM's speed drifts by up to 40% over
+    minutes, so measuring one page's runs after another's would compare moments, not
+    pages; in rounds every page, and the admin beside the list, sees the same drift.
+    """
+    results: dict[str, tuple[float, float, int, int]] = {}
+    warm_results: dict[str, tuple[float, int]] = {}
+    sizes: dict[str, int] = {}
+    queries: dict[tuple[str, bool], int] = {}
+    for name, cold_call, warm_call, _ in calls:
+        sizes[name] = len(cold_call(0).content)
+        for warm, call in ((False, cold_call), (True, warm_call)):
+            if call is not None:
+                _, queries[name, warm] = measure(call, 0)  # warm-up calls, queries counted
+    samples: dict[tuple[str, bool], list[float]] = {}
+    for round_number in range(max(runs for *_, runs in calls)):
+        for name, cold_call, warm_call, runs in calls:
+            if round_number >= runs:
+                continue
+            for warm, call in ((False, cold_call), (True, warm_call)):
+                if call is not None:
+                    start = time.perf_counter()
+                    call(round_number)
+                    elapsed = (time.perf_counter() - start) * 1000
+                    samples.setdefault((name, warm), []).append(elapsed)
+    for name, _, warm_call, _ in calls:
+        cold = samples[name, False]
+        results[name] = (
+            statistics.median(cold),
+            percentile(cold, 0.95),
+            queries[name, False],
+            sizes[name],
+        )
+        if warm_call is not None:
+            warm_results[name] = (statistics.median(samples[name, True]), queries[name, True])
+    return results, warm_results
 
 
 def next_page_url(client, path: str, params: dict) -> str | None:
