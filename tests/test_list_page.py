@@ -16,6 +16,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
+from django.urls import include, set_script_prefix
+from django.urls import path as route
 from django.utils import timezone
 
 from deployments.queries import listing
@@ -658,3 +660,38 @@ def test_the_query_count_is_the_same_for_25_or_100_rows(
         assert len(row_ids(response)) == size
         assert "<strong>120</strong> deployments" in body(response)
     assert counts[0] == counts[1]
+
+
+# A URLconf that mounts the dashboard under another path.
+urlpatterns = [route("ops/", include("dashboard.urls"))]
+
+
+def links(page: str, row_id) -> list[str]:
+    return [
+        href
+        for href in re.findall(r'href="([^"]*)"', page)
+        if str(row_id) in href or "export.csv" in href or "sort=" in href
+    ]
+
+
+def test_the_pages_links_follow_the_script_prefix_and_the_urlconf(viewer, settings):
+    """Links are reversed once per script prefix and URLconf, not once for all."""
+    row = deployment(minutes_ago=5)
+    at_root = links(body(viewer.get(URL)), row.id)
+    assert f"/deployments/{row.id}/" in at_root
+
+    # Behind a proxy that serves the dashboard below a path (WSGI's SCRIPT_NAME, which
+    # Django's handler turns into the script prefix; the test client does not).
+    set_script_prefix("/dash/")
+    try:
+        below = links(body(viewer.get(URL)), row.id)
+    finally:
+        set_script_prefix("/")
+    assert below == ["/dash" + href for href in at_root]
+
+    settings.ROOT_URLCONF = __name__
+    elsewhere = links(body(viewer.get("/ops/deployments/")), row.id)
+    assert elsewhere == ["/ops" + href for href in at_root]
+
+    settings.ROOT_URLCONF = "dashboard.urls"
+    assert links(body(viewer.get(URL)), row.id) == at_root
