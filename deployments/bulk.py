@@ -160,7 +160,7 @@ def rows_by_key(rows: Rows) -> dict[Any, tuple[Any, ...]]:
     table = quote(rows.model._meta.db_table)
     columns = ", ".join(quote(field.column) for field in fields)
     key = quote(fields[0].column)
-    json_columns = [i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
+    json_columns = [index for index, _ in _json_fields(fields)]
     stored = {}
     with connection.cursor() as cursor:
         for keys in _chunks([row[0] for row in rows.values]):
@@ -200,12 +200,17 @@ def _fields(model: type[models.Model]) -> list[models.Field]:
     return [f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)]
 
 
+def _json_fields(fields: Sequence[models.Field]) -> list[tuple[int, models.Field]]:
+    """(column index, field) of each JSON column."""
+    return [(i, f) for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
+
+
 def _with_json(
     fields: Sequence[models.Field], values: list[tuple[Any, ...]], connection: BaseDatabaseWrapper
 ) -> list[tuple[Any, ...]]:
     """`values` with their JSON columns prepared: the save path, which stores None as
     SQL NULL rather than JSON null."""
-    json_fields = [(i, f) for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
+    json_fields = _json_fields(fields)
     if not json_fields:
         return values
     prepared_rows = []

@@ -572,21 +572,21 @@ def status_counts(where: ListFilter, count: int | None = None) -> dict[str, int]
     """
     if where.search:
         return None
-    key = _cache_key(FACETS_CACHE_PREFIX, replace(where, statuses=()))
+    scope = replace(where, statuses=())
+    key = _cache_key(FACETS_CACHE_PREFIX, scope)
     statuses = cache.get(key)
     if statuses is None:
         too_many = count is not None and count > FACET_LIMIT
-        statuses = {} if too_many else _statuses(where)
+        statuses = {} if too_many else _statuses(scope)
         cache.set(key, statuses, CHOICES_CACHE_SECONDS)
     return statuses or None
 
 
-def _statuses(where: ListFilter) -> dict[str, int]:
-    """Deployments per status under every filter but the status one, most first, or
+def _statuses(scope: ListFilter) -> dict[str, int]:
+    """Deployments per status in `scope` (a filter without statuses), most first, or
     {} past FACET_LIMIT. The newest rows: without an order, PostgreSQL chose to read a
     4-week scope from the table's start, expecting matches to be spread evenly, and
     passed 92,000 older rows first (33 ms instead of 2)."""
-    scope = replace(where, statuses=())
     newest = matching(scope).order_by(*_order_by(DEFAULT_ORDER)).values("status")
     inner, params = newest[: FACET_LIMIT + 1].query.sql_with_params()
     with connection.cursor() as cursor:
