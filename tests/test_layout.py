@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django.http import HttpResponse
 from django.test.utils import CaptureQueriesContext
-from django.urls import include, path
+from django.urls import include, path, set_script_prefix
 
 from deployments import roles
 from deployments.models import SyncRun, SyncScope
@@ -52,6 +52,24 @@ def test_the_navigation_offers_insights_once_the_url_exists(client, viewer, sett
     body = client.get("/").content.decode()
 
     assert '<a href="/insights/">Insights</a>' in body
+
+
+def test_the_layouts_links_follow_the_script_prefix(client):
+    """The layout's links are reversed once per script prefix, not once for all."""
+    client.force_login(get_user_model().objects.create_user("sam", is_staff=True))
+    at_root = client.get("/deployments/").content.decode()
+    # Behind a proxy that serves the dashboard below a path (Django's handler makes
+    # WSGI's SCRIPT_NAME the script prefix; the test client does not).
+    set_script_prefix("/dash/")
+    try:
+        below = client.get("/deployments/").content.decode()
+    finally:
+        set_script_prefix("/")
+
+    for link in ('href="/"', 'href="/deployments/"', 'href="/admin/"', 'action="/logout/"'):
+        assert link in at_root
+        assert link.replace('="/', '="/dash/') in below
+    assert 'action="/deployments/"' in at_root and 'action="/dash/deployments/"' in below
 
 
 def test_staff_get_the_admin_link(client):

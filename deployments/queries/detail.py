@@ -56,6 +56,7 @@ from ..models import (
     FlagReference,
     PullRequest,
 )
+from ..paths import deployment_path
 from . import DEPLOYMENT_COLUMNS, raw
 
 MEDIAN_WINDOW = timedelta(days=90)
@@ -449,6 +450,7 @@ def same_version_rows(row: Mapping[str, Any], zone: tzinfo) -> list[dict[str, An
 def _linked_deployment(row: Mapping[str, Any], zone: tzinfo) -> dict[str, Any]:
     return {
         "id": row["id"],
+        "url": deployment_path(row["id"]),
         "environment": row["environment_key"],
         "version": row["application_version"],
         "status": row["status"],

@@ -12,19 +12,15 @@ from __future__ import annotations
 
 import csv
 import json
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.text import slugify
@@ -44,6 +40,7 @@ from ..forms import (
     parse_list_request,
     sort_choices,
 )
+from ..paths import deployment_path_parts, path
 from ..queries import listing as list_queries
 from ..queries.listing import (
     DEFAULT_ORDER,
@@ -140,20 +137,8 @@ def _part(request: HttpRequest) -> str | None:
 
 def list_url(params: Iterable[tuple[str, str]] = ()) -> str:
     query = urlencode(list(params))
-    base = _path("deployments:list")
+    base = path("deployments:list")
     return f"{base}?{query}" if query else base
-
-
-def _path(name: str, *args: Any) -> str:
-    """`reverse(name, args=args)`, worked out once per script prefix and URLconf (what
-    `reverse` reads), not for each of a page's two dozen links (20 µs a call; 5 cached)."""
-    urlconf = get_urlconf() or settings.ROOT_URLCONF
-    return _reversed(name, args, get_script_prefix(), urlconf)
-
-
-@lru_cache(maxsize=32)
-def _reversed(name: str, args: tuple, script_prefix: str, urlconf: str) -> str:
-    return reverse(name, args=args, urlconf=urlconf)
 
 
 def _count_context(count: int | None) -> dict[str, Any]:
@@ -204,7 +189,7 @@ def _results_context(
 
 def _export_url(name: str, listing: ListRequest) -> str:
     query = urlencode(listing.params(size=None))
-    return f"{_path(name)}?{query}" if query else _path(name)
+    return f"{path(name)}?{query}" if query else path(name)
 
 
 # Columns of the table, in order: (label, sort key or None, numeric).
@@ -313,16 +298,9 @@ def _range_text(listing: ListRequest) -> str:
 def display_rows(rows: list[dict[str, Any]], *, now: datetime | None = None) -> list[dict]:
     """The page's rows with every cell's text computed once, here, not in the template."""
     now = now or timezone.now()
-    prefix, suffix = _detail_url_parts()
+    prefix, suffix = deployment_path_parts()
     zone = timezone.get_current_timezone()
     return [_display_row(row, now, zone, prefix, suffix) for row in rows]
-
-
-def _detail_url_parts() -> tuple[str, str]:
-    """The detail URL around its id, reversed once per page rather than once per row."""
-    placeholder = uuid.UUID(int=0)
-    prefix, _, suffix = _path("deployments:detail", placeholder).partition(str(placeholder))
-    return prefix, suffix
 
 
 def _display_row(row: dict, now: datetime, zone: Any, prefix: str, suffix: str) -> dict:
