@@ -90,24 +90,43 @@ def seed(deployments: int) -> float:
     return seeded
 
 
-def run(options: argparse.Namespace) -> None:
+def busiest_scope() -> dict[str, Any]:
+    """The project and environment with the most deployments: `project_key`,
+    `environment_key` and their number, `n`."""
     from django.db.models import Count
-    from django.test import Client
 
-    from deployments.models import ApiToken, Deployment
-    from deployments.tokens import api_token_create
+    from deployments.models import Deployment
 
-    seeded = seed(options.deployments)
-    token = api_token_create(name="bench", role=ApiToken.Role.WRITER, service_name="bench").raw
-    client = Client(headers={"Authorization": token, "LD-API-Version": "beta"})
-    rng = random.Random(7)
-
-    busiest = (
+    return (
         Deployment.objects.values("project_key", "environment_key")
         .annotate(n=Count("id"))
         .order_by("-n")
         .first()
     )
+
+
+def api_client() -> Any:
+    """A test client calling the API as a pipeline does: a writer token, the beta
+    version header."""
+    from django.test import Client
+
+    from deployments.models import ApiToken
+    from deployments.tokens import api_token_create
+
+    token = api_token_create(name="bench", role=ApiToken.Role.WRITER, service_name="bench").raw
+    return Client(headers={"Authorization": token, "LD-API-Version": "beta"})
+
+
+def run(options: argparse.Namespace) -> None:
+    from django.db.models import Count
+
+    from deployments.models import Deployment
+
+    seeded = seed(options.deployments)
+    client = api_client()
+    rng = random.Random(7)
+
+    busiest = busiest_scope()
     scope = {"projectKey": busiest["project_key"], "environmentKey": busiest["environment_key"]}
     in_scope = Deployment.objects.filter(
         project_key=busiest["project_key"], environment_key=busiest["environment_key"]

@@ -43,7 +43,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from api import measure, seed
+from api import busiest_scope, measure, seed
 from harness import REPOSITORY, machine, peak_rss_mb, percentile, setup_django, throwaway_database
 
 EXAMPLE = REPOSITORY.parent / "shared" / "upstream" / "example-deployment.json"
@@ -127,12 +127,7 @@ def run(options: argparse.Namespace) -> None:
     from deployments.models import Deployment
 
     seeded = seed(options.deployments)
-    busiest = (
-        Deployment.objects.values("project_key", "environment_key")
-        .annotate(n=Count("id"))
-        .order_by("-n")
-        .first()
-    )
+    busiest = busiest_scope()
     project, environment = busiest["project_key"], busiest["environment_key"]
     application, kind = (
         Deployment.objects.filter(project_key=project, environment_key=environment)

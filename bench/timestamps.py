@@ -27,7 +27,7 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-from api import BOTH, URL, seed
+from api import BOTH, URL, api_client, busiest_scope, seed
 from harness import machine, setup_django, throwaway_database
 from pages import big_deployment
 
@@ -68,25 +68,16 @@ def loaders() -> dict[str, type]:
 
 def run(options: argparse.Namespace) -> None:
     from django.db import connection
-    from django.db.models import Count
     from django.http import QueryDict
-    from django.test import Client
 
     from deployments.forms import parse_list_request
-    from deployments.models import ApiToken, Deployment
+    from deployments.models import Deployment
     from deployments.queries.detail import deployment_detail
     from deployments.queries.listing import list_page
-    from deployments.tokens import api_token_create
 
     seed(options.deployments)
-    token = api_token_create(name="bench", role=ApiToken.Role.WRITER, service_name="bench").raw
-    client = Client(headers={"Authorization": token, "LD-API-Version": "beta"})
-    busiest = (
-        Deployment.objects.values("project_key", "environment_key")
-        .annotate(n=Count("id"))
-        .order_by("-n")
-        .first()
-    )
+    client = api_client()
+    busiest = busiest_scope()
     scope = {"projectKey": busiest["project_key"], "environmentKey": busiest["environment_key"]}
     detail_id = big_deployment(
         project_key=busiest["project_key"],

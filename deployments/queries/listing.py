@@ -488,9 +488,9 @@ def list_page(
     search, to plan it (`plan_search`).
 
     The count is skipped when the cursor carries the count its first page found; when
-    the first page holds every match, it is their number. `defer_search_count` skips it for a text
-    search too, leaving `count` None unless `count_matches` counted it in the last
-    minute: a search's count can cost several times its page (the page asks for it
+    the first page holds every match, it is their number. `defer_search_count` skips it
+    for a text search too, leaving `count` None unless `count_matches` counted it in the
+    last minute: a search's count can cost several times its page (the page asks for it
     in a request of its own). A cursor that reads forward came from a page before
     it, and one that reads backwards from a page after it, so that side is taken to hold
     rows without asking.

@@ -37,7 +37,7 @@ def columns(alias: str, model: type[Model], names: Sequence[str]) -> str:
 
 
 # Worked out once per database vendor (whose quoting they follow): the detail page's
-# column lists took 0.15 ms a request to build again.
+# nine column lists and tables took 0.09 ms a request to build again.
 @lru_cache(maxsize=64)
 def _table(vendor: str, model: type[Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
